@@ -1,0 +1,195 @@
+"""Rounding, tax breakdown and totals: compute them, and check the ones a document carries.
+
+VND amounts are whole đồng (ROUND_HALF_UP); other currencies keep 2 decimals. VAT per rate is
+computed on the rate's taxable amount (the sum of its lines), as the tax authority checks it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import replace
+from decimal import ROUND_HALF_UP, Decimal
+
+from .codes import TaxRate
+from .document import Invoice, LineKind, TaxBreakdown, Totals
+from .errors import Problem, ValidationError
+
+ZERO = Decimal(0)
+
+
+def currency_digits(currency: str) -> int:
+    return 0 if (currency or "VND").upper() == "VND" else 2
+
+
+def round_amount(value: Decimal, currency: str = "VND") -> Decimal:
+    quant = Decimal(1).scaleb(-currency_digits(currency))
+    return Decimal(value).quantize(quant, rounding=ROUND_HALF_UP)
+
+
+def vat_of(base: Decimal, rate: TaxRate, currency: str = "VND") -> Decimal | None:
+    """VAT of a taxable amount at a rate; None for KCT/KKKNT (no VAT is written)."""
+    if not rate.is_taxed:
+        return None
+    percent = rate.percent
+    if percent is None:
+        raise ValidationError.at("TSuat", f"rate {rate} has no percentage: write it as KHAC:x%")
+    return round_amount(base * percent / 100, currency)
+
+
+def line_amount(quantity, unit_price, discount_amount=None, discount_rate=None, currency="VND") -> Decimal:
+    """``ThTien`` of a goods line: quantity × unit price − discount, rounded to the currency."""
+    gross = Decimal(quantity) * Decimal(unit_price)
+    if discount_amount is not None:
+        gross -= Decimal(discount_amount)
+    elif discount_rate:
+        gross -= round_amount(gross * Decimal(discount_rate) / 100, currency)
+    return round_amount(gross, currency)
+
+
+def compute_breakdown(invoice: Invoice) -> tuple[TaxBreakdown, ...]:
+    groups: OrderedDict[TaxRate, Decimal] = OrderedDict()
+    for line in invoice.lines:
+        if not line.counts_in_totals or line.tax_rate is None:
+            continue
+        groups[line.tax_rate] = groups.get(line.tax_rate, ZERO) + line.signed_amount
+    return tuple(
+        TaxBreakdown(rate=rate, taxable_amount=round_amount(base, invoice.currency),
+                     tax_amount=vat_of(base, rate, invoice.currency))
+        for rate, base in groups.items()
+    )
+
+
+def compute_totals(invoice: Invoice, breakdown: tuple[TaxBreakdown, ...]) -> Totals:
+    from .words import amount_in_words
+
+    before = sum((b.taxable_amount for b in breakdown), ZERO)
+    # Lines without a rate (e.g. a sales invoice, template 2) still count before tax.
+    before += sum((ln.signed_amount for ln in invoice.lines if ln.counts_in_totals and ln.tax_rate is None), ZERO)
+    tax = sum((b.tax_amount or ZERO for b in breakdown), ZERO)
+    discounts = [ln.amount or ZERO for ln in invoice.lines if ln.kind is LineKind.DISCOUNT]
+    old = invoice.totals
+    fees = old.fees if old else ()
+    other = old.total_other_deduction if old else None
+    total = before + tax + sum((f.amount for f in fees), ZERO) - (other or ZERO)
+    total = round_amount(total, invoice.currency)
+    return Totals(
+        total_before_tax=round_amount(before, invoice.currency),
+        total_tax=round_amount(tax, invoice.currency),
+        total=total,
+        total_in_words=amount_in_words(total, invoice.currency),
+        total_discount=round_amount(sum(discounts, ZERO), invoice.currency) if discounts else None,
+        fees=fees,
+        total_non_taxable_deduction=old.total_non_taxable_deduction if old else None,
+        total_other_deduction=other,
+        extra=old.extra if old else (),
+    )
+
+
+def complete(invoice: Invoice) -> Invoice:
+    """Return the invoice with line numbers, tax breakdown, totals and words computed from its lines."""
+    lines = tuple(
+        replace(ln, seq=ln.seq if ln.seq is not None else i) for i, ln in enumerate(invoice.lines, start=1)
+    )
+    invoice = replace(invoice, lines=lines)
+    breakdown = compute_breakdown(invoice)
+    return replace(invoice, tax_breakdown=breakdown, totals=compute_totals(invoice, breakdown))
+
+
+def _fmt(value) -> str:
+    return f"{Decimal(value):,f}".replace(",", " ") if value is not None else "nothing"
+
+
+def check_amounts(invoice: Invoice) -> list[Problem]:
+    """Every inconsistency between lines, breakdown and totals, naming the amounts."""
+    problems: list[Problem] = []
+    cur = invoice.currency
+    digits = currency_digits(cur)
+    lines_path = "HDon/DLHDon/NDHDon/DSHHDVu/HHDVu"
+    toan = "HDon/DLHDon/NDHDon/TToan"
+    for i, ln in enumerate(invoice.lines, start=1):
+        p = f"{lines_path}[{i}]"
+        if ln.kind is LineKind.NOTE:
+            continue
+        if ln.amount is None:
+            problems.append(Problem(f"{p}/ThTien", "amount (ThTien) is missing"))
+            continue
+        for name, value in (("ThTien", ln.amount), ("DGia", ln.unit_price), ("STCKhau", ln.discount_amount)):
+            if value is not None and cur.upper() == "VND" and name == "ThTien" and value != value.to_integral_value():
+                problems.append(Problem(f"{p}/{name}", f"VND amount {_fmt(value)} must be rounded to the đồng"))
+        if ln.quantity is not None and ln.unit_price is not None and ln.kind is LineKind.GOODS:
+            expected = line_amount(ln.quantity, ln.unit_price, ln.discount_amount, ln.discount_rate, cur)
+            # one unit of rounding is tolerated (prices with decimals)
+            if abs(expected - ln.amount) > Decimal(1).scaleb(-digits):
+                problems.append(Problem(
+                    f"{p}/ThTien",
+                    f"line {i}: {_fmt(ln.quantity)} × {_fmt(ln.unit_price)}"
+                    + (f" − {_fmt(ln.discount_amount)}" if ln.discount_amount else "")
+                    + f" = {_fmt(expected)}, but the amount is {_fmt(ln.amount)}",
+                ))
+        if ln.counts_in_totals and ln.tax_rate is None and codes_template_needs_rate(invoice.template):
+            problems.append(Problem(f"{p}/TSuat", f"line {i}: VAT rate (TSuat) is missing"))
+    expected_bd = {b.rate: b for b in compute_breakdown(invoice)}
+    given_bd = {b.rate: b for b in invoice.tax_breakdown}
+    bd_path = f"{toan}/THTTLTSuat/LTSuat"
+    for rate in expected_bd.keys() | given_bd.keys():
+        exp, got = expected_bd.get(rate), given_bd.get(rate)
+        if got is None:
+            problems.append(Problem(bd_path, f"the lines at {rate} ({_fmt(exp.taxable_amount)}) have no breakdown row"))
+            continue
+        if exp is None:
+            if got.taxable_amount or got.tax_amount:
+                problems.append(Problem(bd_path, f"breakdown row {rate} ({_fmt(got.taxable_amount)}) has no lines"))
+            continue
+        if exp.taxable_amount != got.taxable_amount:
+            problems.append(Problem(
+                f"{bd_path}[TSuat={rate}]/ThTien",
+                f"lines at {rate} add up to {_fmt(exp.taxable_amount)}, the breakdown says {_fmt(got.taxable_amount)}",
+            ))
+        if rate.is_taxed and rate.percent is not None:
+            expected_tax = vat_of(got.taxable_amount, rate, cur)
+            n_lines = sum(1 for ln in invoice.lines if ln.tax_rate == rate and ln.counts_in_totals)
+            # VAT computed line by line may differ by rounding: at most half a unit per line.
+            tolerance = Decimal(1).scaleb(-digits) * max(1, n_lines) / 2
+            if got.tax_amount is None or abs(got.tax_amount - expected_tax) > tolerance:
+                problems.append(Problem(
+                    f"{bd_path}[TSuat={rate}]/TThue",
+                    f"VAT at {rate} of {_fmt(got.taxable_amount)} is {_fmt(expected_tax)}, "
+                    f"the breakdown says {_fmt(got.tax_amount)}",
+                ))
+        elif not rate.is_taxed and got.tax_amount:
+            problems.append(Problem(
+                f"{bd_path}[TSuat={rate}]/TThue", f"{rate} carries no VAT, but the breakdown says {_fmt(got.tax_amount)}",
+            ))
+    t = invoice.totals
+    if t is None:
+        problems.append(Problem(toan, "totals are missing"))
+        return problems
+    before = sum((b.taxable_amount for b in invoice.tax_breakdown), ZERO) + sum(
+        (ln.signed_amount for ln in invoice.lines if ln.counts_in_totals and ln.tax_rate is None), ZERO)
+    tax = sum((b.tax_amount or ZERO for b in invoice.tax_breakdown), ZERO)
+    if t.total_before_tax != before:
+        problems.append(Problem(f"{toan}/TgTCThue",
+                                f"the breakdown adds up to {_fmt(before)} before VAT, the total says {_fmt(t.total_before_tax)}"))
+    if t.total_tax != tax:
+        problems.append(Problem(f"{toan}/TgTThue",
+                                f"the breakdown adds up to {_fmt(tax)} of VAT, the total says {_fmt(t.total_tax)}"))
+    grand = t.total_before_tax + t.total_tax + sum((f.amount for f in t.fees), ZERO) - (t.total_other_deduction or ZERO)
+    if t.total != grand:
+        problems.append(Problem(f"{toan}/TgTTTBSo",
+                                f"{_fmt(t.total_before_tax)} + {_fmt(t.total_tax)} VAT"
+                                + (" + fees" if t.fees else "") + f" = {_fmt(grand)}, the total says {_fmt(t.total)}"))
+    if cur.upper() == "VND":
+        for name, value in (("TgTCThue", t.total_before_tax), ("TgTThue", t.total_tax), ("TgTTTBSo", t.total)):
+            if value != value.to_integral_value():
+                problems.append(Problem(f"{toan}/{name}", f"VND total {_fmt(value)} must be rounded to the đồng"))
+    return problems
+
+
+def codes_template_needs_rate(template: str) -> bool:
+    """VAT invoices (template 1, 8, legacy 01GTKT) need a rate on every line; sales invoices do not."""
+    from .codes import template_kind
+
+    try:
+        return template_kind(template) in {"1", "8"}
+    except ValidationError:
+        return False
