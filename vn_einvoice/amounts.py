@@ -86,11 +86,19 @@ def compute_totals(invoice: Invoice, breakdown: tuple[TaxBreakdown, ...]) -> Tot
 
 
 def complete(invoice: Invoice) -> Invoice:
-    """Return the invoice with line numbers, tax breakdown, totals and words computed from its lines."""
+    """Return the invoice with its title, line numbers, tax breakdown, totals and words computed from its lines."""
     lines = tuple(
         replace(ln, seq=ln.seq if ln.seq is not None else i) for i, ln in enumerate(invoice.lines, start=1)
     )
-    invoice = replace(invoice, lines=lines)
+    from .codes import template_title
+
+    title = invoice.title
+    if not title:
+        try:
+            title = template_title(invoice.template, invoice.symbol)
+        except ValidationError:
+            title = ""
+    invoice = replace(invoice, lines=lines, title=title)
     breakdown = compute_breakdown(invoice)
     return replace(invoice, tax_breakdown=breakdown, totals=compute_totals(invoice, breakdown))
 

@@ -1,0 +1,127 @@
+"""Sub-commands on documents: build, validate, qr, words."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..errors import ValidationError
+
+
+def _read_document(path: str, source: str):
+    raw = Path(path).read_bytes()
+    if source == "sinvoice":
+        from ..providers.sinvoice_mapping import from_sinvoice
+
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ValidationError.at("", f"{path} is not valid JSON: {e}") from None
+        return from_sinvoice(data)
+    from ..jsonio import invoice_from_json
+
+    return invoice_from_json(raw)
+
+
+def cmd_build(args) -> int:
+    from ..qr import invoice_qr_payload
+    from ..xml import build_xml
+
+    invoice = _read_document(args.document, args.source)
+    if args.number is not None:
+        invoice = invoice.with_number(args.number)
+    if args.version:
+        invoice = invoice.replace(version=args.version)
+    if not args.no_qr and invoice.number is not None and not invoice.qr_payload:
+        invoice = invoice.replace(qr_payload=invoice_qr_payload(invoice))
+    xml = build_xml(invoice, require_number=not args.draft)
+    if args.output == "-":
+        sys.stdout.buffer.write(xml)
+    else:
+        Path(args.output).write_bytes(xml)
+        print(f"wrote {args.output}: template {invoice.template}, symbol {invoice.symbol}, "
+              f"number {invoice.number}, total {invoice.totals.total} {invoice.currency}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from ..xml import validate_xml
+
+    problems = validate_xml(Path(args.file).read_bytes(), strict_order=not args.lenient_order,
+                            require_number=not args.draft)
+    if problems:
+        print(f"{args.file}: {len(problems)} problem(s)")
+        for p in problems:
+            print(f"  - {p}")
+        return 1
+    print(f"{args.file}: valid")
+    return 0
+
+
+def cmd_qr(args) -> int:
+    from ..qr import invoice_qr_payload, parse_invoice_qr, qr_png, qr_svg
+    from ..xml import parse_xml
+
+    invoice = parse_xml(Path(args.file).read_bytes())
+    payload = invoice.qr_payload or invoice_qr_payload(invoice)
+    info = parse_invoice_qr(payload)
+    print(f"seller {info.seller_tax_code_display}, template {info.template}, symbol {info.symbol}, "
+          f"number {info.number}, date {info.issue_date:%d/%m/%Y}, total {info.total}")
+    if args.png:
+        Path(args.png).write_bytes(qr_png(payload))
+        print(f"wrote {args.png}")
+    if args.svg:
+        Path(args.svg).write_text(qr_svg(payload), encoding="utf-8")
+        print(f"wrote {args.svg}")
+    print(payload)
+    return 0
+
+
+def cmd_words(args) -> int:
+    from ..codes import to_decimal
+    from ..words import amount_in_words
+
+    amount = to_decimal(args.amount.replace(",", "").replace("_", ""), "AMOUNT")
+    print(amount_in_words(amount, args.currency, thousand="ngàn" if args.south else "nghìn",
+                          linh="lẻ" if args.south else "linh", four="tư" if args.tu else "bốn"))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("build", help="build the HDon XML of a document JSON",
+                       description="Build the legal HDon XML (Decision 1271/QĐ-CT) of a document. "
+                       "Exits 2 and names every bad field when the document is not valid.")
+    p.add_argument("document", help="document JSON (the project's format, or SInvoice's with --from sinvoice)")
+    p.add_argument("--from", dest="source", choices=["document", "sinvoice"], default="document")
+    p.add_argument("--number", type=int, help="invoice number (SHDon) to give the invoice")
+    p.add_argument("--version", choices=["2.1.0", "2.0.1"], help="XML version (PBan), default 2.1.0")
+    p.add_argument("--draft", action="store_true", help="allow an invoice without a number")
+    p.add_argument("--no-qr", action="store_true", help="do not write DLQRCode")
+    p.add_argument("-o", "--output", required=True, help="output XML file, or - for standard output")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("validate", help="validate an HDon XML file",
+                       description="Check an HDon XML file: structure, formats, codes, tax codes, totals. "
+                       "Exit 0 when valid, 1 with the problems and their element paths otherwise.")
+    p.add_argument("file")
+    p.add_argument("--lenient-order", action="store_true", help="accept elements out of the decision's order")
+    p.add_argument("--draft", action="store_true", help="accept an invoice without a number")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("qr", help="print (and render) the QR payload of an HDon XML file",
+                       description="Print the invoice QR payload (DLQRCode, or computed) on the last line.")
+    p.add_argument("file")
+    p.add_argument("--png", help="write the QR code as PNG")
+    p.add_argument("--svg", help="write the QR code as SVG")
+    p.set_defaults(func=cmd_qr)
+
+    p = sub.add_parser("words", help="amount in Vietnamese words",
+                       description="Print an amount in words as invoices write it (TgTTTBChu).")
+    p.add_argument("amount", type=str, help="e.g. 38500000 or -1100000 or 1234.50")
+    p.add_argument("--currency", default="VND")
+    p.add_argument("--south", action="store_true", help="southern style: ngàn, lẻ")
+    p.add_argument("--tu", action="store_true", help="read 4 after 'mươi' as 'tư'")
+    p.set_defaults(func=cmd_words)
+
+
