@@ -1,0 +1,1 @@
+"""Sandboxes: throw-away test CA and provider sandboxes (never for real invoices)."""

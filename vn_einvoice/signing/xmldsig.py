@@ -1,0 +1,757 @@
+"""XML-DSig for ``HDon``: the seller's signature (sign) and checking every signature (verify).
+
+Profile (spec_xml_qr.md §3.3): ``<Signature xmlns="…xmldsig#" Id=…>`` in ``HDon/DSCKS/NBan``,
+inclusive C14N 1.0, Reference 1 ``#<DLHDon Id>`` with the enveloped-signature transform, Reference 2
+``#<Object Id>`` holding ``SignatureProperties/SignatureProperty[@Target="#<Signature Id>"]/SigningTime``
+(GMT+7, no offset), ``KeyInfo/X509Data`` with ``X509SubjectName`` (RFC 4514) and ``X509Certificate``.
+Digests are computed on the tree that is then serialised once, as is, and returned: the bytes returned
+are exactly the bytes signed (no re-indent, no namespace added to ancestors). Canonicalisation goes
+through :mod:`.c14n`, which avoids lxml's spurious ``xmlns=""`` and keeps ancestor namespaces.
+
+Why not signxml (3.2.2, on the design card) — evaluated and not used, for signing nor verifying:
+
+* signing: it takes a ``cryptography`` private key, not a pluggable ``sign(bytes)`` (no PKCS#11 —
+  upstream issues #123/#235/#237); it cannot add our ``Object/SignatureProperties`` with a
+  ``SigningTime`` in the dsig namespace nor ``X509SubjectName``; an experiment placing a signature in
+  ``DSCKS/NBan`` with ``namespaces={None: ds}`` produced mixed ``ns0:``-prefixed children and a
+  ``KeyValue`` instead of the required ``X509Data``.
+* verifying: with schema validation on (the default) it rejects the tax authority's own style
+  (``Element '{…xmldsig#}SigningTime': This element is not expected``); with it off it reported
+  ``InvalidSignature`` on the research sample that xmlsec1 and this module verify; SHA-1 (what most
+  sellers still use) is outside its default accepted algorithms; certificates are checked at "now"
+  while an e-invoice must be judged at its ``SigningTime``; it verifies a single signature per call
+  while an ``HDon`` carries seller, buyer and tax authority signatures with different rules.
+What is left is small and fully under test: C14N (libxml2 via lxml, see :mod:`.c14n`), hashes and
+RSA/ECDSA from ``cryptography`` — the same recipe as Odoo's own l10n_es/l10n_sa signers.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+from copy import deepcopy
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from lxml import etree
+
+from ..codes import normalize_tax_code
+from ..errors import ValidationError
+from ..xmlutil import MAX_XML_BYTES, parse_untrusted, safe_parser
+from .base import (
+    DIGEST_URIS,
+    DS_NS,
+    HASHES,
+    SIGNATURE_URIS,
+    CertificateValidityError,
+    SigningError,
+    TaxCodeMismatchError,
+    is_md5,
+    md5_refusal,
+    resolve_algorithm,
+)
+from .c14n import C14N_10, C14N_METHODS, EXC_C14N, C14NError, canonicalize, canonicalize_document
+from .certs import (
+    issuer_string,
+    serial_hex,
+    subject_string,
+    subject_tax_code,
+    tax_code_matches,
+    valid_at,
+    validity,
+)
+
+log = logging.getLogger(__name__)
+
+ICT = timezone(timedelta(hours=7), "GMT+7")
+ENVELOPED = DS_NS + "enveloped-signature"
+_DS = "{" + DS_NS + "}"
+ROLES = {"NBan": "seller", "NMua": "buyer", "CQT": "authority", "CCKSKhac": "other"}
+ID_ATTRIBUTES = ("Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id")
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _child(parent, name: str):
+    for child in parent:
+        if _local(child.tag) == name:
+            return child
+    return None
+
+
+def _descend(parent, *names):
+    node = parent
+    for name in names:
+        node = _child(node, name) if node is not None else None
+    return node
+
+
+def _text(parent, *names) -> str:
+    node = _descend(parent, *names)
+    return (node.text or "").strip() if node is not None else ""
+
+
+def _same_ns(parent, name: str) -> str:
+    tag = parent.tag
+    return tag[: tag.index("}") + 1] + name if tag.startswith("{") else name
+
+
+def element_path(el) -> str:
+    names = []
+    while el is not None:
+        names.append(_local(el.tag))
+        el = el.getparent()
+    return "/".join(reversed(names))
+
+
+def _id_index(root) -> dict[str, list]:
+    index: dict[str, list] = {}
+    for el in root.iter(etree.Element):
+        for attr in ID_ATTRIBUTES:
+            value = el.get(attr)
+            if value is not None:
+                index.setdefault(value, []).append(el)
+    return index
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _b64decode(text: str | None) -> bytes:
+    return base64.b64decode(re.sub(r"\s+", "", text or ""), validate=True)
+
+
+def to_ict(moment: datetime) -> datetime:
+    """Aware datetime in GMT+7; a naive one is taken as GMT+7 already."""
+    return moment.replace(tzinfo=ICT) if moment.tzinfo is None else moment.astimezone(ICT)
+
+
+def format_signing_time(moment: datetime) -> str:
+    """``SigningTime`` text: local GMT+7, seconds, no offset."""
+    return to_ict(moment).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def parse_signing_time(text: str | None) -> datetime | None:
+    """``SigningTime`` → aware datetime (no offset = GMT+7, as the format requires), or None."""
+    m = _TIME_RE.match((text or "").strip())
+    if not m:
+        return None
+    try:
+        moment = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}")
+    except ValueError:
+        return None
+    zone = m.group(4)
+    if not zone:
+        return moment.replace(tzinfo=ICT)
+    if zone == "Z":
+        return moment.replace(tzinfo=timezone.utc)
+    sign = 1 if zone[0] == "+" else -1
+    digits = zone[1:].replace(":", "")
+    return moment.replace(tzinfo=timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))))
+
+
+def _fmt(moment: datetime) -> str:
+    return to_ict(moment).strftime("%d/%m/%Y %H:%M:%S GMT+7")
+
+
+def _to_tree(xml) -> etree._ElementTree:
+    if isinstance(xml, (bytes, bytearray, str)):
+        return parse_untrusted(bytes(xml) if isinstance(xml, bytearray) else xml)
+    if isinstance(xml, etree._ElementTree):
+        return deepcopy(xml)
+    if isinstance(xml, etree._Element):
+        return etree.ElementTree(deepcopy(xml))
+    raise TypeError(f"expected XML bytes, an lxml tree or element, not {type(xml).__name__}")
+
+
+# --- signing --------------------------------------------------------------------------------------
+
+def _unique_id(index: dict, wanted: str) -> str:
+    if wanted not in index:
+        return wanted
+    n = 2
+    while f"{wanted}-{n}" in index:
+        n += 1
+    return f"{wanted}-{n}"
+
+
+def check_certificate_validity(cert: x509.Certificate, *moments: tuple[str, datetime]) -> None:
+    """Raise :class:`CertificateValidityError` unless ``cert`` is valid at every ``(label, moment)``."""
+    not_before, not_after = validity(cert)
+    who = f"{subject_string(cert)} (serial {serial_hex(cert)})"
+    for label, moment in moments:
+        if moment < not_before:
+            raise CertificateValidityError(
+                f"the certificate {who} is not valid yet at the {label} {_fmt(moment)}: "
+                f"it is valid from {_fmt(not_before)}")
+        if moment > not_after:
+            raise CertificateValidityError(
+                f"the certificate {who} expired on {_fmt(not_after)}, before the {label} {_fmt(moment)}")
+
+
+def _check_seller_tax_code(dlhdon, cert, allow_mismatch: bool) -> None:
+    seller = _text(dlhdon, "NDHDon", "NBan", "MST")
+    delegated = _text(dlhdon, "TTChung", "MSTDVNUNLHDon")
+    cert_mst = subject_tax_code(cert)
+    if tax_code_matches(cert_mst, seller) or (delegated and tax_code_matches(cert_mst, delegated)):
+        return
+    message = (f"the certificate's MST ({cert_mst or 'none in its subject'}) is not the seller's MST "
+               f"(NBan/MST {seller or 'missing'}"
+               + (f", delegated issuer MSTDVNUNLHDon {delegated}" if delegated else "") + ")")
+    if allow_mismatch:
+        log.warning("%s; signing anyway (allow_mst_mismatch)", message)
+        return
+    raise TaxCodeMismatchError(
+        message + "; sign with the seller's own certificate, or allow the mismatch explicitly "
+        "(allow_mst_mismatch=True, CLI --allow-mst-mismatch)")
+
+
+def add_signature(container, signer, targets, *, algorithm=None, signing_time: datetime | None = None,
+                  signature_id: str, object_id: str, enveloped: bool = True,
+                  property_target: str | None = None):
+    """Append a ``Signature`` to ``container`` and return it (low level; :func:`sign_invoice` is the API).
+
+    ``targets``: elements with an ``Id`` to reference, in order; a ``Reference`` to the ``Object``
+    holding ``SigningTime`` is added after them. ``enveloped`` adds the enveloped-signature transform
+    to the target references. No check is done here (certificate, MST): callers do them.
+    """
+    algo = resolve_algorithm(algorithm, signer.key_type)
+    hash_name = algo.hash_name
+    sig = etree.SubElement(container, _DS + "Signature", nsmap={None: DS_NS})
+    sig.set("Id", signature_id)
+    signed_info = etree.SubElement(sig, _DS + "SignedInfo")
+    etree.SubElement(signed_info, _DS + "CanonicalizationMethod").set("Algorithm", C14N_10)
+    etree.SubElement(signed_info, _DS + "SignatureMethod").set("Algorithm", algo.signature_uri)
+    for target in targets:
+        ref = etree.SubElement(signed_info, _DS + "Reference")
+        ref.set("URI", "#" + target.get("Id"))
+        if enveloped:
+            transforms = etree.SubElement(ref, _DS + "Transforms")
+            etree.SubElement(transforms, _DS + "Transform").set("Algorithm", ENVELOPED)
+        etree.SubElement(ref, _DS + "DigestMethod").set("Algorithm", algo.digest_uri)
+        etree.SubElement(ref, _DS + "DigestValue").text = _b64(
+            hashlib.new(hash_name, canonicalize(target, exclude=sig if enveloped else None)).digest())
+    obj_ref = etree.SubElement(signed_info, _DS + "Reference")
+    obj_ref.set("URI", "#" + object_id)
+    etree.SubElement(obj_ref, _DS + "DigestMethod").set("Algorithm", algo.digest_uri)
+    obj_digest = etree.SubElement(obj_ref, _DS + "DigestValue")
+    value = etree.SubElement(sig, _DS + "SignatureValue")
+    x509_data = etree.SubElement(etree.SubElement(sig, _DS + "KeyInfo"), _DS + "X509Data")
+    etree.SubElement(x509_data, _DS + "X509SubjectName").text = subject_string(signer.certificate)
+    etree.SubElement(x509_data, _DS + "X509Certificate").text = _certificate_b64(signer.certificate)
+    obj = etree.SubElement(sig, _DS + "Object")
+    obj.set("Id", object_id)
+    prop = etree.SubElement(etree.SubElement(obj, _DS + "SignatureProperties"), _DS + "SignatureProperty")
+    prop.set("Target", property_target or "#" + signature_id)
+    etree.SubElement(prop, _DS + "SigningTime").text = format_signing_time(signing_time or datetime.now(ICT))
+    obj_digest.text = _b64(hashlib.new(hash_name, canonicalize(obj)).digest())
+    value.text = _b64(signer.sign(canonicalize(signed_info), algo.name))
+    return sig
+
+
+_CERT_B64: dict[int, tuple[x509.Certificate, str]] = {}
+
+
+def _certificate_b64(cert: x509.Certificate) -> str:
+    cached = _CERT_B64.get(id(cert))
+    if cached is None or cached[0] is not cert:
+        from cryptography.hazmat.primitives.serialization import Encoding  # noqa: PLC0415
+        cached = (cert, _b64(cert.public_bytes(Encoding.DER)))
+        if len(_CERT_B64) > 64:
+            _CERT_B64.clear()
+        _CERT_B64[id(cert)] = cached
+    return cached[1]
+
+
+def sign_invoice(xml, signer, *, algorithm: str | None = None, signing_time: datetime | None = None,
+                 seller_tax_code_check: bool = True, allow_mst_mismatch: bool = False,
+                 at: datetime | None = None, signature_id: str | None = None) -> bytes:
+    """Sign an ``HDon`` as the seller; return the signed document (UTF-8, with XML declaration).
+
+    ``xml``: bytes/str (parsed safely) or an lxml tree/element (copied, never modified).
+    ``algorithm``: ``rsa-sha256`` (default for RSA keys), ``rsa-sha1``, ``ecdsa-sha256`` (default
+    for EC keys); MD5 is refused. ``signing_time``: default now; naive = GMT+7. The certificate
+    must be valid at the signing time and at ``at`` (default now). The certificate's MST must be the
+    seller's ``NBan/MST`` (or the delegated issuer's ``MSTDVNUNLHDon``; a branch ``…-001`` seller
+    accepts its parent's certificate) unless ``allow_mst_mismatch`` (logged) or
+    ``seller_tax_code_check=False``.
+
+    Raises :class:`ValidationError` for a document that cannot be signed (no ``DLHDon`` or no ``Id``)
+    and :class:`SigningError` subclasses for refusals.
+    """
+    algo = resolve_algorithm(algorithm, signer.key_type)
+    tree = _to_tree(xml)
+    root = tree.getroot()
+    if _local(root.tag) != "HDon":
+        raise ValidationError.at(_local(root.tag), f"the root element is {_local(root.tag)}, not HDon")
+    dlhdon = _child(root, "DLHDon")
+    if dlhdon is None:
+        raise ValidationError.at("HDon/DLHDon", "missing: there is nothing to sign")
+    dl_id = (dlhdon.get("Id") or "").strip()
+    if not dl_id or dl_id != dlhdon.get("Id"):
+        raise ValidationError.at(
+            "HDon/DLHDon/@Id", "missing or blank: the seller's signature refers to DLHDon by its Id "
+            "(e.g. <DLHDon Id=\"data\">)")
+    index = _id_index(root)
+    if len(index[dl_id]) > 1:
+        raise ValidationError.at("HDon/DLHDon/@Id", f"the Id {dl_id!r} is used by {len(index[dl_id])} elements")
+    now = to_ict(at) if at is not None else datetime.now(ICT)
+    when = to_ict(signing_time).replace(microsecond=0) if signing_time is not None else now.replace(microsecond=0)
+    check_certificate_validity(signer.certificate, ("signing time", when), ("current time", now))
+    if seller_tax_code_check:
+        _check_seller_tax_code(dlhdon, signer.certificate, allow_mst_mismatch)
+
+    dscks = _child(root, "DSCKS")
+    if dscks is None:
+        dscks = etree.SubElement(root, _same_ns(root, "DSCKS"))
+    nban = _child(dscks, "NBan")
+    if nban is None:
+        nban = etree.Element(_same_ns(root, "NBan"))
+        dscks.insert(0, nban)
+    if any(_local(c.tag) == "Signature" for c in nban):
+        raise SigningError("HDon/DSCKS/NBan already holds a signature: this invoice is already signed")
+    signature_id = signature_id or _unique_id(index, "seller")
+    if signature_id in index:
+        raise ValidationError.at("Signature/@Id", f"the Id {signature_id!r} is already used in the document")
+    object_id = _unique_id(index, "SigningTime")
+    if object_id == signature_id:
+        object_id = _unique_id({**index, object_id: []}, "SigningTime")
+    add_signature(nban, signer, [dlhdon], algorithm=algo, signing_time=when,
+                  signature_id=signature_id, object_id=object_id)
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+# --- verification ---------------------------------------------------------------------------------
+
+@dataclass
+class ReferenceCheck:
+    """One ``Reference``: what it points to and whether its digest matches."""
+
+    uri: str
+    target: str | None  # path of the referenced element ("HDon/DLHDon"), "document", or None
+    digest_method: str | None
+    transforms: list[str]
+    valid: bool
+    problem: str | None = None
+
+
+@dataclass
+class SignatureReport:
+    """The check of one ``Signature`` under ``HDon/DSCKS``."""
+
+    role: str  # seller | buyer | authority | other
+    path: str
+    signature_id: str | None
+    valid: bool = False
+    problems: list[str] = field(default_factory=list)
+    subject: str | None = None
+    subject_tax_code: str | None = None
+    serial: str | None = None
+    issuer: str | None = None
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    signing_time: datetime | None = None
+    signing_time_text: str | None = None
+    certificate_valid_at_signing_time: bool | None = None
+    trusted: bool | None = None  # None: no trust anchors given
+    algorithm: str | None = None  # short name, e.g. rsa-sha256
+    signature_method: str | None = None
+    canonicalization_method: str | None = None
+    references: list[ReferenceCheck] = field(default_factory=list)
+
+    @property
+    def covers(self) -> list[str]:
+        """Paths of the elements covered by a valid reference."""
+        return [r.target for r in self.references if r.valid and r.target]
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for key in ("not_before", "not_after", "signing_time"):
+            if data[key] is not None:
+                data[key] = data[key].isoformat()
+        data["covers"] = self.covers
+        return data
+
+
+@dataclass
+class VerificationReport:
+    """All signatures of an ``HDon``; ``valid`` only if there is a valid seller signature and all
+    signatures and document checks pass."""
+
+    valid: bool
+    signatures: list[SignatureReport]
+    problems: list[str] = field(default_factory=list)
+    seller_tax_code: str | None = None
+    symbol: str | None = None
+    coded: bool = False
+    mccqt: str | None = None
+    mccqt_covered: bool | None = None  # None: no MCCQT
+
+    @property
+    def seller(self) -> SignatureReport | None:
+        return next((s for s in self.signatures if s.role == "seller"), None)
+
+    def all_problems(self) -> list[str]:
+        return list(self.problems) + [f"{s.role} signature ({s.path}): {p}" for s in self.signatures
+                                      for p in s.problems]
+
+    def to_dict(self) -> dict:
+        return {
+            "valid": self.valid, "problems": list(self.problems), "seller_tax_code": self.seller_tax_code,
+            "symbol": self.symbol, "coded": self.coded, "mccqt": self.mccqt, "mccqt_covered": self.mccqt_covered,
+            "signatures": [s.to_dict() for s in self.signatures],
+        }
+
+
+class _Refused(Exception):
+    pass
+
+
+def _leaf_certificate(certs: list[x509.Certificate]) -> x509.Certificate:
+    if len(certs) == 1:
+        return certs[0]
+    issuers = {c.issuer.public_bytes() for c in certs}
+    leaves = [c for c in certs if c.subject.public_bytes() not in issuers or c.subject == c.issuer]
+    return (leaves or certs)[0]
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if cert.issuer != issuer.subject:
+        return False
+    public = issuer.public_key()
+    try:
+        if isinstance(public, rsa.RSAPublicKey):
+            public.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
+                          cert.signature_hash_algorithm)
+        elif isinstance(public, ec.EllipticCurvePublicKey):
+            public.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
+        else:
+            return False
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def _chains_to(cert, anchors: list[x509.Certificate], intermediates: list[x509.Certificate]) -> bool:
+    current = cert
+    for _ in range(8):
+        if any(_issued_by(current, a) for a in anchors) or any(
+                current.public_bytes(_DER) == a.public_bytes(_DER) for a in anchors):
+            return True
+        parent = next((i for i in intermediates if i is not current and _issued_by(current, i)), None)
+        if parent is None:
+            return False
+        current = parent
+    return False
+
+
+try:
+    from cryptography.hazmat.primitives.serialization import Encoding as _Encoding
+    _DER = _Encoding.DER
+except ImportError:  # pragma: no cover
+    _DER = None
+
+
+def _verify_value(public, signature: bytes, data: bytes, key_type: str, hash_name: str) -> None:
+    algorithm = HASHES[hash_name]()
+    if key_type == "rsa":
+        if not isinstance(public, rsa.RSAPublicKey):
+            raise _Refused("the SignatureMethod is RSA but the certificate holds a non-RSA key")
+        public.verify(signature, data, padding.PKCS1v15(), algorithm)
+    else:
+        if not isinstance(public, ec.EllipticCurvePublicKey):
+            raise _Refused("the SignatureMethod is ECDSA but the certificate holds a non-EC key")
+        size = (public.curve.key_size + 7) // 8
+        if len(signature) != 2 * size:
+            raise _Refused(f"the ECDSA SignatureValue has {len(signature)} bytes; XML-DSig wants raw r||s "
+                           f"of {2 * size} bytes")
+        der = encode_dss_signature(int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big"))
+        public.verify(der, data, ec.ECDSA(algorithm))
+
+
+def _c14n_params(method_el) -> tuple[str, tuple[bool, bool, str], list[str]]:
+    uri = method_el.get("Algorithm") if method_el is not None else None
+    if uri not in C14N_METHODS:
+        raise _Refused(f"unsupported canonicalization {uri!r}")
+    prefixes: list[str] = []
+    for child in method_el:
+        if _local(child.tag) == "InclusiveNamespaces" and child.tag.startswith("{" + EXC_C14N):
+            prefixes = (child.get("PrefixList") or "").split()
+    return uri, C14N_METHODS[uri], prefixes
+
+
+_XPOINTER_ID = re.compile(r"""^#xpointer\(id\((['"])([^'"]+)\1\)\)$""")
+
+
+def _check_reference(ref, sig, tree, index) -> tuple[ReferenceCheck, object]:
+    uri = ref.get("URI")
+    transforms_el = _child(ref, "Transforms")
+    transforms = [t.get("Algorithm") or "" for t in transforms_el] if transforms_el is not None else []
+    digest_el = _child(ref, "DigestMethod")
+    digest_uri = digest_el.get("Algorithm") if digest_el is not None else None
+    check = ReferenceCheck(uri=uri if uri is not None else "", target=None, digest_method=digest_uri,
+                           transforms=transforms, valid=False)
+    target = None
+    try:
+        if uri is None:
+            raise _Refused("Reference without URI: the signed data cannot be found")
+        comments_allowed = False
+        if uri in ("", "#xpointer(/)"):
+            target, check.target, comments_allowed = "document", "document", uri != ""
+        elif uri.startswith("#"):
+            m = _XPOINTER_ID.match(uri)
+            ident = m.group(2) if m else uri[1:]
+            comments_allowed = bool(m)
+            found = index.get(ident, [])
+            if not found:
+                raise _Refused(f"no element has Id={ident!r}")
+            if len(found) > 1:
+                raise _Refused(f"{len(found)} elements have Id={ident!r} (ambiguous: possible signature wrapping)")
+            target = found[0]
+            check.target = element_path(target)
+        else:
+            raise _Refused(f"external reference {uri!r} refused: only same-document references are checked")
+        if digest_uri and is_md5(digest_uri):
+            raise _Refused(md5_refusal(digest_uri))
+        hash_name = DIGEST_URIS.get(digest_uri or "")
+        if hash_name is None:
+            raise _Refused(f"unsupported DigestMethod {digest_uri!r}")
+        data = None
+        exclude = None
+        for t in (transforms_el if transforms_el is not None else []):
+            if not isinstance(t.tag, str):
+                continue
+            alg = t.get("Algorithm")
+            if alg == ENVELOPED:
+                if data is not None:
+                    raise _Refused("enveloped-signature transform after canonicalization is not supported")
+                exclude = sig
+            elif alg in C14N_METHODS:
+                _uri, (exclusive, with_comments, version), prefixes = _c14n_params(t)
+                if data is None:
+                    data = _canonical(target, tree, exclusive, with_comments and comments_allowed,
+                                      prefixes, exclude, version)
+                else:
+                    reparsed = etree.fromstring(data, safe_parser())
+                    data = canonicalize_document(reparsed, with_comments=with_comments, exclusive=exclusive,
+                                                 inclusive_prefixes=prefixes, version=version)
+            else:
+                raise _Refused(f"unsupported transform {alg!r}")
+        if data is None:
+            data = _canonical(target, tree, False, False, (), exclude, "1.0")
+        expected = _b64decode(_text(ref, "DigestValue"))
+        if not hmac.compare_digest(hashlib.new(hash_name, data).digest(), expected):
+            raise _Refused("digest mismatch: the referenced content was changed after signing")
+        check.valid = True
+    except _Refused as e:
+        check.problem = str(e)
+    except (C14NError, ValueError, etree.XMLSyntaxError) as e:
+        check.problem = f"cannot check: {e}"
+    return check, target
+
+
+def _canonical(target, tree, exclusive, with_comments, prefixes, exclude, version) -> bytes:
+    if isinstance(target, str):
+        return canonicalize_document(tree, with_comments=with_comments, exclude=exclude, exclusive=exclusive,
+                                     inclusive_prefixes=prefixes, version=version)
+    return canonicalize(target, exclusive=exclusive, with_comments=with_comments,
+                        inclusive_prefixes=prefixes, exclude=exclude, version=version)
+
+
+def _verify_signature(sig, role, tree, index, at, anchors) -> SignatureReport:
+    report = SignatureReport(role=role, path=element_path(sig), signature_id=sig.get("Id"))
+    problems = report.problems
+    signed_info = _child(sig, "SignedInfo")
+    if signed_info is None:
+        problems.append("no SignedInfo")
+        return report
+    method_el = _child(signed_info, "SignatureMethod")
+    report.signature_method = method_el.get("Algorithm") if method_el is not None else None
+    c14n_el = _child(signed_info, "CanonicalizationMethod")
+    report.canonicalization_method = c14n_el.get("Algorithm") if c14n_el is not None else None
+
+    # certificate
+    certs = []
+    key_info = _child(sig, "KeyInfo")
+    for el in (key_info.iter(_DS + "X509Certificate") if key_info is not None else []):
+        try:
+            certs.append(x509.load_der_x509_certificate(_b64decode(el.text)))
+        except ValueError as e:
+            problems.append(f"unreadable X509Certificate: {e}")
+    cert = _leaf_certificate(certs) if certs else None
+    if cert is None:
+        problems.append("no X509Certificate in KeyInfo/X509Data (the format requires the certificate)")
+    else:
+        report.subject = subject_string(cert)
+        report.subject_tax_code = subject_tax_code(cert)
+        report.serial = serial_hex(cert)
+        report.issuer = issuer_string(cert)
+        report.not_before, report.not_after = validity(cert)
+        if anchors:
+            report.trusted = _chains_to(cert, anchors, [c for c in certs if c is not cert])
+            if not report.trusted:
+                problems.append("the certificate does not chain to a trusted CA")
+
+    # references
+    targets = []
+    for ref in signed_info:
+        if _local(ref.tag) == "Reference":
+            check, target = _check_reference(ref, sig, tree, index)
+            report.references.append(check)
+            if check.problem:
+                problems.append(f"Reference {check.uri!r}"
+                                + (f" ({check.target})" if check.target else "") + f": {check.problem}")
+            elif target is not None:
+                targets.append(target)
+    if not report.references:
+        problems.append("SignedInfo has no Reference")
+
+    # signature value
+    uri = report.signature_method or ""
+    try:
+        if is_md5(uri):
+            raise _Refused(md5_refusal(uri))
+        if uri not in SIGNATURE_URIS:
+            raise _Refused(f"unsupported SignatureMethod {uri!r}")
+        key_type, hash_name = SIGNATURE_URIS[uri]
+        report.algorithm = f"{'rsa' if key_type == 'rsa' else 'ecdsa'}-{hash_name}"
+        _c_uri, (exclusive, with_comments, version), prefixes = _c14n_params(c14n_el)
+        data = canonicalize(signed_info, exclusive=exclusive, with_comments=with_comments,
+                            inclusive_prefixes=prefixes, version=version)
+        if cert is not None:
+            _verify_value(cert.public_key(), _b64decode(_text(sig, "SignatureValue")), data, key_type, hash_name)
+    except _Refused as e:
+        problems.append(str(e))
+    except InvalidSignature:
+        problems.append("SignatureValue does not match SignedInfo (wrong key, or SignedInfo changed)")
+    except (C14NError, ValueError) as e:
+        problems.append(f"cannot check the SignatureValue: {e}")
+
+    # signing time
+    signing_el = next(iter(sig.iter("{*}SigningTime")), None)
+    if signing_el is None:
+        problems.append("no SigningTime (Object/SignatureProperties/SignatureProperty/SigningTime)")
+    else:
+        report.signing_time_text = (signing_el.text or "").strip()
+        report.signing_time = parse_signing_time(report.signing_time_text)
+        if report.signing_time is None:
+            problems.append(f"SigningTime {report.signing_time_text!r} is not a date and time")
+        if not any(isinstance(t, str) or t is signing_el or _contains(t, signing_el) for t in targets):
+            problems.append("SigningTime is not covered by any Reference, so it is not signed")
+    if cert is not None:
+        moment = report.signing_time or (to_ict(at) if at is not None else datetime.now(ICT))
+        report.certificate_valid_at_signing_time = valid_at(cert, moment)
+        if not report.certificate_valid_at_signing_time:
+            label = "at the signing time" if report.signing_time else "now (no SigningTime)"
+            problems.append(f"the certificate is not valid {label} {_fmt(moment)}: valid from "
+                            f"{_fmt(report.not_before)} to {_fmt(report.not_after)}")
+    return report
+
+
+def _contains(ancestor, node) -> bool:
+    node = node.getparent()
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.getparent()
+    return False
+
+
+def verify_invoice(xml_bytes: bytes | str, *, at: datetime | None = None,
+                   trusted_certificates: list[x509.Certificate] | None = None,
+                   max_bytes: int = MAX_XML_BYTES) -> VerificationReport:
+    """Check every ``Signature`` under ``HDon/DSCKS/*`` and the business rules around them.
+
+    The input is parsed safely (no DTD/entities, no network, ``max_bytes``). Certificates are judged
+    at each signature's ``SigningTime`` (``at``, default now, when there is none). With
+    ``trusted_certificates`` (CA certificates) each signer certificate must chain to one of them;
+    without, trust is not judged (``trusted`` is None). Never raises for a bad signature: see
+    ``report.valid`` and the problems; raises :class:`ValidationError` for unreadable XML.
+    """
+    tree = parse_untrusted(xml_bytes, max_bytes)
+    root = tree.getroot()
+    hdon = root if _local(root.tag) == "HDon" else None
+    if hdon is None:
+        found = [el for el in root.iter("{*}HDon")]
+        if len(found) != 1:
+            raise ValidationError.at(_local(root.tag), f"expected one HDon, found {len(found)}")
+        hdon = found[0]
+    index = _id_index(tree.getroot())
+    report = VerificationReport(valid=False, signatures=[])
+    dlhdon = _child(hdon, "DLHDon")
+    if dlhdon is not None:
+        report.seller_tax_code = normalize_tax_code(_text(dlhdon, "NDHDon", "NBan", "MST")) or None
+        report.symbol = _text(dlhdon, "TTChung", "KHHDon") or None
+        report.coded = bool(report.symbol and report.symbol.startswith("C"))
+    else:
+        report.problems.append("HDon/DLHDon is missing")
+    mccqt = _child(hdon, "MCCQT")
+    report.mccqt = (mccqt.text or "").strip() if mccqt is not None else None
+
+    dscks = _child(hdon, "DSCKS")
+    checked = []
+    for container in (dscks if dscks is not None else []):
+        if not isinstance(container.tag, str):
+            continue
+        role = ROLES.get(_local(container.tag), "other")
+        for sig in container.iter(_DS + "Signature"):
+            checked.append((sig, _verify_signature(sig, role, tree, index, at, trusted_certificates)))
+    report.signatures = [r for _s, r in checked]
+    stray = [s for s in hdon.iter(_DS + "Signature") if dscks is None or not _contains(dscks, s)]
+    if stray:
+        report.problems.append(f"{len(stray)} Signature element(s) outside HDon/DSCKS were not checked")
+
+    if not report.signatures:
+        report.problems.append("the invoice is not signed (no Signature under HDon/DSCKS)")
+    elif report.seller is None:
+        report.problems.append("the seller's signature (HDon/DSCKS/NBan/Signature) is missing")
+    for _sig, sig_report in checked:
+        if sig_report.role != "seller":
+            continue
+        if dlhdon is None or not any(r.valid and _ref_target_is(r, index, dlhdon) for r in sig_report.references):
+            sig_report.problems.append("it does not cover HDon/DLHDon (the invoice data)")
+        if dlhdon is not None and sig_report.subject is not None:
+            delegated = _text(dlhdon, "TTChung", "MSTDVNUNLHDon")
+            seller = _text(dlhdon, "NDHDon", "NBan", "MST")
+            if not (tax_code_matches(sig_report.subject_tax_code, seller)
+                    or (delegated and tax_code_matches(sig_report.subject_tax_code, delegated))):
+                sig_report.problems.append(
+                    f"the certificate's MST ({sig_report.subject_tax_code or 'none in its subject'}) is not the "
+                    f"seller's MST (NBan/MST {seller or 'missing'})")
+    if mccqt is not None:
+        covering = [s for s in report.signatures if s.role == "authority" and any(
+            r.valid and _ref_target_is(r, index, mccqt) for r in s.references)]
+        report.mccqt_covered = any(not s.problems for s in covering)
+        if not report.mccqt_covered:
+            report.problems.append("HDon/MCCQT (the tax authority's code) is not covered by a valid tax "
+                                   "authority (CQT) signature")
+    for s in report.signatures:
+        s.valid = not s.problems
+    report.valid = bool(report.signatures) and report.seller is not None and not report.problems and all(
+        s.valid for s in report.signatures)
+    return report
+
+
+def _ref_id(uri: str) -> str:
+    m = _XPOINTER_ID.match(uri or "")
+    return m.group(2) if m else (uri or "")[1:]
+
+
+def _ref_target_is(ref: ReferenceCheck, index, element) -> bool:
+    found = index.get(_ref_id(ref.uri), [])
+    return len(found) == 1 and found[0] is element
