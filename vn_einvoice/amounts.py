@@ -139,7 +139,8 @@ def check_amounts(invoice: Invoice) -> list[Problem]:
     expected_bd = {b.rate: b for b in compute_breakdown(invoice)}
     given_bd = {b.rate: b for b in invoice.tax_breakdown}
     bd_path = f"{toan}/THTTLTSuat/LTSuat"
-    for rate in expected_bd.keys() | given_bd.keys():
+    # lines' rates first, then rows without lines, in document order (a set would shuffle the problems)
+    for rate in [*expected_bd, *(r for r in given_bd if r not in expected_bd)]:
         exp, got = expected_bd.get(rate), given_bd.get(rate)
         if got is None:
             problems.append(Problem(bd_path, f"the lines at {rate} ({_fmt(exp.taxable_amount)}) have no breakdown row"))

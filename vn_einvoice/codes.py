@@ -197,8 +197,9 @@ def check_tax_code(value: str, path: str = "MST", allow_personal: bool = True) -
     compact = re.sub(r"[\s.\-]", "", value or "")
     if not compact:
         return [Problem(path, "tax code (MST) is missing")]
-    if allow_personal and _PERSONAL_ID_RE.match(compact):
-        # Since 07/2025 an individual's tax code is the 12-digit personal identification number.
+    if allow_personal and _PERSONAL_ID_RE.match(compact) and "-" not in value:
+        # Since 07/2025 an individual's tax code is the 12-digit personal identification number
+        # (written without a dash: "0100109106-01" is a mistyped branch code, not a personal one).
         return []
     try:
         _mst.validate(compact)

@@ -42,6 +42,9 @@ def _convert(tp, value, path: str, problems: list[Problem]):
             return ()
         return tuple(_convert(typing.get_args(tp)[0], v, f"{path}[{i}]", problems) for i, v in enumerate(value))
     if tp is dict or origin is dict:
+        if not isinstance(value, dict):
+            problems.append(Problem(path, "expected an object"))
+            return {}
         return dict(value)
     if dataclasses.is_dataclass(tp) and tp is not TaxRate:
         return _from_dict(tp, value, path, problems)
@@ -128,11 +131,14 @@ def invoice_from_json(data: dict | str | bytes) -> doc.Invoice:
     if problems:
         raise ValidationError(problems)
     inv = dataclasses.replace(inv, lines=tuple(lines))
-    if inv.totals is None and not inv.tax_breakdown:
-        return complete(inv)
-    if not inv.title:
-        inv = dataclasses.replace(inv, title=complete(inv).title)
-    return inv
+    computed = complete(inv)
+    # Given totals or breakdown are kept (so that ``build`` reports the ones that do not add up);
+    # whichever of the two is missing is computed.
+    return dataclasses.replace(
+        computed,
+        totals=inv.totals if inv.totals is not None else computed.totals,
+        tax_breakdown=inv.tax_breakdown or computed.tax_breakdown,
+    )
 
 
 def _to_json(value):

@@ -16,6 +16,8 @@ LINE_TAX_FIELD = "TThue"  # name of the TTKhac field carrying a line's VAT amoun
 def fmt_num(value: Decimal | int) -> str:
     """Plain decimal: no exponent, no thousands separator, no trailing zeros (``1500000``, ``1.5``)."""
     d = Decimal(value)
+    if d == 0:
+        return "0"  # never "-0"
     if d == d.to_integral_value():
         return str(d.quantize(Decimal(1)))
     text = f"{d.normalize():f}"
@@ -58,12 +60,18 @@ def _version_problems(invoice: Invoice) -> list[Problem]:
                         f"version {invoice.version!r} is not supported: use one of {', '.join(SUPPORTED_VERSIONS)}")]
     if invoice.version == "2.1.0":
         return []
+    from ..document import IdKind
+
     only21 = []
-    b, s = invoice.buyer, invoice.seller
+    b, s, rel = invoice.buyer, invoice.seller, invoice.related
+    # An identity document of kind OTHER has no tag in any version: it goes to TTKhac, as in 2.1.0.
+    id_tag = {IdKind.CITIZEN_ID: "CCCDan", IdKind.PASSPORT: "SHChieu"}.get(b.id_kind)
     for path, value in (
-        ("NMua/MDVQHNSach", b.budget_unit_code), ("NMua/CCCDan", b.id_number if b.id_kind else ""),
-        ("NBan/MCHang", s.store_code), ("NBan/TCHang", s.store_name),
-        ("TTHDLQuan/SBKCLQuan", invoice.related.list_number if invoice.related else ""),
+        ("NDHDon/NMua/MDVQHNSach", b.budget_unit_code),
+        (f"NDHDon/NMua/{id_tag}", b.id_number if id_tag else ""),
+        ("NDHDon/NBan/MCHang", s.store_code), ("NDHDon/NBan/TCHang", s.store_name),
+        ("TTChung/TTHDLQuan/SBKCLQuan", rel.list_number if rel else ""),
+        ("TTChung/TTHDLQuan/NBKCLQuan", rel.list_date if rel else None),
     ):
         if value:
             only21.append(Problem(f"HDon/DLHDon/{path}", f"this field exists only in version 2.1.0, not {invoice.version}"))

@@ -8,6 +8,7 @@ Presence: ``M`` mandatory, ``C`` conditional (checked by rules in ``validate.py`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 V20 = frozenset({"2.0.0", "2.0.1", "2.1.0"})
 V201 = frozenset({"2.0.1", "2.1.0"})
@@ -24,11 +25,14 @@ class Field:
     children: tuple[Field, ...] = ()
     repeat: bool = False
 
+    @cached_property
+    def positions(self) -> dict[str, tuple[int, Field]]:
+        """Each child's tag → (position in the decision's order, field)."""
+        return {c.tag: (i, c) for i, c in enumerate(self.children)}
+
     def child(self, tag: str) -> Field | None:
-        for c in self.children:
-            if c.tag == tag:
-                return c
-        return None
+        hit = self.positions.get(tag)
+        return hit[1] if hit else None
 
 
 NUM = (21, 6)

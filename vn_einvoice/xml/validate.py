@@ -12,14 +12,17 @@ from datetime import datetime
 from lxml import etree
 
 from ..amounts import check_amounts
-from ..codes import check_tax_code, check_template_symbol
-from ..document import SUPPORTED_VERSIONS, Invoice, LineKind
+from ..codes import Regime, check_tax_code, check_template_symbol, symbol_regime, template_regime
+from ..document import SUPPORTED_VERSIONS, Invoice, LineKind, RelatedInvoiceType
 from ..errors import Problem, ValidationError
 from ..xmlutil import parse_untrusted
 from .schema import HDON, Field
 
-_NUM_RE = re.compile(r"^-?\d+(\.\d+)?$")
-_INT_RE = re.compile(r"^-?\d+$")
+# ASCII digits only, whole text (``\d`` would take "１２３", ``$`` a trailing newline)
+_NUM_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_INT_RE = re.compile(r"-?[0-9]+")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 
 
@@ -32,12 +35,12 @@ def _check_value(field: Field, el, path: str, problems: list[Problem]) -> None:
         if field.size and len(text) > field.size:
             problems.append(Problem(path, f"is {len(text)} characters long; at most {field.size} are allowed"))
     elif field.kind == "int":
-        if not _INT_RE.match(text):
+        if not _INT_RE.fullmatch(text):
             problems.append(Problem(path, f"{text!r} is not a whole number"))
         elif field.size and len(text.lstrip("-")) > field.size:
             problems.append(Problem(path, f"{text!r} has more than {field.size} digits"))
     elif field.kind == "num":
-        if not _NUM_RE.match(text):
+        if not _NUM_RE.fullmatch(text):
             problems.append(Problem(path, f"{text!r} is not a number (digits, optional '-', '.' for decimals)"))
         else:
             digits, decimals = field.size
@@ -48,11 +51,15 @@ def _check_value(field: Field, el, path: str, problems: list[Problem]) -> None:
                 problems.append(Problem(path, f"{text!r} has more than {digits} digits"))
     elif field.kind == "date":
         try:
+            if not _DATE_RE.fullmatch(text):
+                raise ValueError
             datetime.strptime(text, "%Y-%m-%d")
         except ValueError:
             problems.append(Problem(path, f"{text!r} is not a date written YYYY-MM-DD"))
     elif field.kind == "datetime":
         try:
+            if not _DATETIME_RE.fullmatch(text):
+                raise ValueError
             datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
         except ValueError:
             problems.append(Problem(path, f"{text!r} is not a date-time written YYYY-MM-DDThh:mm:ss"))
@@ -64,32 +71,37 @@ def _walk(field: Field, el, path: str, version: str, strict_order: bool, problem
     if field.kind != "group":
         _check_value(field, el, path, problems)
         return
-    if (el.text or "").strip():
+    if el.text and el.text.strip():
         problems.append(Problem(path, "text is not allowed here"))
-    order = {c.tag: i for i, c in enumerate(field.children)}
+    positions = field.positions
+    known_version = version in SUPPORTED_VERSIONS
     seen: dict[str, int] = {}
     last = -1
     for child in el:
-        if not isinstance(child.tag, str):  # comments, processing instructions
+        tag = child.tag
+        if not isinstance(tag, str):  # comments, processing instructions
             continue
-        tag = etree.QName(child).localname if child.tag.startswith("{") else child.tag
-        spec = field.child(tag)
-        seen[tag] = seen.get(tag, 0) + 1
-        count = seen[tag]
-        cpath = f"{path}/{tag}" + (f"[{count}]" if spec is not None and spec.repeat else "")
-        if child.tag.startswith("{"):
+        namespaced = tag[0] == "{"
+        if namespaced:
+            tag = etree.QName(child).localname
+        position, spec = positions.get(tag, (None, None))
+        count = seen[tag] = seen.get(tag, 0) + 1
+        cpath = f"{path}/{tag}[{count}]" if spec is not None and spec.repeat else f"{path}/{tag}"
+        if namespaced:
             problems.append(Problem(cpath, "elements of HDon have no namespace"))
             continue
         if spec is None:
             problems.append(Problem(cpath, f"unknown element in {field.tag}"))
             continue
-        if version in SUPPORTED_VERSIONS and version not in spec.versions:
+        if known_version and version not in spec.versions:
             problems.append(Problem(cpath, f"does not exist in version {version}"))
-        if not spec.repeat and count > 1:
+        if count > 1 and not spec.repeat:
             problems.append(Problem(cpath, "appears more than once"))
-        if strict_order and order[tag] < last:
-            problems.append(Problem(cpath, f"is out of order: {tag} comes before {field.children[last].tag}"))
-        last = max(last, order[tag])
+        if position < last:
+            if strict_order:
+                problems.append(Problem(cpath, f"is out of order: {tag} must come before {field.children[last].tag}"))
+        else:
+            last = position
         _walk(spec, child, cpath, version, strict_order, problems)
     for c in field.children:
         if c.presence == "M" and c.tag not in seen and version in c.versions:
@@ -137,6 +149,45 @@ def _conditional(root, version: str, require_number: bool, problems: list[Proble
                 problems.append(Problem("HDon/DSCKS", "a Signature must sit directly in NBan, NMua, CQT or CCKSKhac"))
 
 
+# Regime the related invoice's template and symbol must belong to, by LHDCLQuan (Appendix VI);
+# invoices printed by the tax office under Decree 123 (4) use either form.
+_RELATED_REGIME = {
+    RelatedInvoiceType.DECREE_123: Regime.CURRENT,
+    RelatedInvoiceType.LEGACY_CODED: Regime.LEGACY,
+    RelatedInvoiceType.LEGACY_OTHER: Regime.LEGACY,
+}
+
+
+def _related_problems(invoice: Invoice) -> list[Problem]:
+    """Template/symbol/date of the invoice named in ``TTHDLQuan`` (when it names one, not only a list)."""
+    rel = invoice.related
+    p_rel = "HDon/DLHDon/TTChung/TTHDLQuan"
+    if not (rel.template or rel.symbol):
+        return []
+    tags = {"KHMSHDon": "KHMSHDCLQuan", "KHHDon": "KHHDCLQuan"}
+    problems = [Problem(f"{p_rel}/{tags.get(p.path, p.path)}", p.message.replace("the invoice is", "it is"))
+                for p in check_template_symbol(rel.template, rel.symbol, rel.issue_date)]
+    wanted = _RELATED_REGIME.get(rel.invoice_type)
+    try:
+        regime = template_regime(rel.template) if symbol_regime(rel.symbol) is template_regime(rel.template) else None
+    except ValidationError:
+        regime = None  # already reported
+    if wanted is not None and regime is not None and regime is not wanted:
+        hint = ("use LHDCLQuan 2 or 3 for an invoice of Decree 51/04" if wanted is Regime.CURRENT
+                else "use LHDCLQuan 1 for an e-invoice of Decree 123")
+        problems.append(Problem(
+            f"{p_rel}/LHDCLQuan",
+            f"LHDCLQuan {int(rel.invoice_type)} names an invoice of the {wanted.value} regime, but template "
+            f"{rel.template!r} and symbol {rel.symbol!r} belong to the {regime.value} regime: {hint}",
+        ))
+    if rel.issue_date is not None and invoice.issue_date is not None and rel.issue_date > invoice.issue_date:
+        problems.append(Problem(
+            f"{p_rel}/NLHDCLQuan",
+            f"the related invoice is dated {rel.issue_date:%d/%m/%Y}, after this invoice ({invoice.issue_date:%d/%m/%Y})",
+        ))
+    return problems
+
+
 def check_invoice(invoice: Invoice, *, require_number: bool = True) -> list[Problem]:
     """Business checks of a document: template/symbol/year, tax codes, number, totals."""
     problems: list[Problem] = []
@@ -160,6 +211,8 @@ def check_invoice(invoice: Invoice, *, require_number: bool = True) -> list[Prob
         problems.append(Problem(f"{p_tt}/TGia", f"exchange rate is required for an invoice in {invoice.currency}"))
     if not invoice.lines:
         problems.append(Problem("HDon/DLHDon/NDHDon/DSHHDVu", "the invoice has no lines"))
+    if invoice.related is not None:
+        problems += _related_problems(invoice)
     problems += check_amounts(invoice)
     return problems
 
@@ -178,15 +231,22 @@ def validate_tree(root, *, require_number: bool = True, strict_order: bool = Tru
         problems.append(Problem("HDon/DLHDon/@Id", "the Id attribute is required (the signature refers to it)"))
     _walk(HDON, root, "HDon", version, strict_order, problems)
     _conditional(root, version, require_number, problems)
-    if check_document and not problems:
+    if check_document:
+        # Business checks run even when the structure has problems (every problem is listed at once);
+        # those at, above or below a path already reported are echoes of it and are left out.
         from .parse import read_tree
 
         try:
-            invoice = read_tree(root)
+            business = check_invoice(read_tree(root), require_number=require_number)
         except ValidationError as e:
-            return problems + list(e.problems)
-        problems += check_invoice(invoice, require_number=require_number)
+            business = list(e.problems)
+        reported = [p.path for p in problems]
+        problems += [p for p in business if not any(_related_paths(p.path, q) for q in reported)]
     return problems
+
+
+def _related_paths(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
 def validate_xml(data: bytes | str, **kwargs) -> list[Problem]:
