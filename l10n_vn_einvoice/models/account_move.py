@@ -1,0 +1,511 @@
+import base64
+import logging
+import secrets
+from decimal import Decimal
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import float_repr, html_escape
+
+from vn_einvoice import amounts, document as doc, lifecycle
+from vn_einvoice.codes import check_tax_code, tax_code_compact
+from vn_einvoice.errors import EInvoiceError
+from vn_einvoice.errors import ValidationError as LibValidationError
+
+_logger = logging.getLogger(__name__)
+
+STATES = [(s.value, label) for s, label in lifecycle.STATE_LABELS.items()]
+SIGN_STATUSES = [(s.value, label) for s, label in lifecycle.SIGN_LABELS.items()]
+LOOKUP_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'  # no 0/O, 1/I look-alikes
+
+# Fields that make the legal content of an issued e-invoice (frozen once issued).
+EINVOICE_LEGAL_FIELDS = {
+    'l10n_vn_einvoice_series_id', 'l10n_vn_einvoice_number', 'l10n_vn_einvoice_issue_datetime',
+    'l10n_vn_einvoice_lookup_code', 'l10n_vn_einvoice_xml', 'l10n_vn_einvoice_qr',
+    'l10n_vn_einvoice_payment_method',
+}
+
+
+class AccountMove(models.Model):
+    _inherit = 'account.move'
+
+    l10n_vn_einvoice_applicable = fields.Boolean(compute='_compute_l10n_vn_einvoice_applicable')
+    l10n_vn_einvoice_series_id = fields.Many2one(
+        'l10n_vn_einvoice.series', string='E-invoice series', copy=False, tracking=True,
+        compute='_compute_l10n_vn_einvoice_series_id', store=True, readonly=False, check_company=True,
+        domain="[('company_id', '=', company_id)]")
+    l10n_vn_einvoice_template_id = fields.Many2one(
+        related='l10n_vn_einvoice_series_id.template_id', string='E-invoice template', store=True)
+    l10n_vn_einvoice_number = fields.Integer(string='E-invoice number', readonly=True, copy=False, index=True)
+    l10n_vn_einvoice_name = fields.Char(string='E-invoice', compute='_compute_l10n_vn_einvoice_name')
+    l10n_vn_einvoice_issue_datetime = fields.Datetime(string='E-invoice issued at', readonly=True, copy=False)
+    l10n_vn_einvoice_state = fields.Selection(STATES, string='E-invoice state', readonly=True, copy=False,
+                                              tracking=True, index=True)
+    l10n_vn_einvoice_sign_status = fields.Selection(SIGN_STATUSES, string='Signing status', readonly=True,
+                                                    copy=False)
+    l10n_vn_einvoice_lookup_code = fields.Char(string='Lookup code', readonly=True, copy=False,
+                                               groups='account.group_account_invoice',
+                                               help='Secret code the buyer uses to look the invoice up.')
+    l10n_vn_einvoice_authority_code = fields.Char(string='Tax authority code (MCCQT)', readonly=True, copy=False)
+    l10n_vn_einvoice_qr = fields.Char(string='QR payload', readonly=True, copy=False)
+    l10n_vn_einvoice_xml = fields.Binary(string='Signed XML', attachment=True, readonly=True, copy=False)
+    l10n_vn_einvoice_xml_id = fields.Many2one(
+        'ir.attachment', string='Signed XML file', copy=False,
+        compute=lambda self: self._compute_linked_attachment_id('l10n_vn_einvoice_xml_id', 'l10n_vn_einvoice_xml'),
+        depends=['l10n_vn_einvoice_xml'])
+    l10n_vn_einvoice_error = fields.Text(string='E-invoice error', readonly=True, copy=False)
+    l10n_vn_einvoice_payment_method = fields.Char(
+        string='Payment method (e-invoice)', copy=False,
+        help='HTTToan: e.g. TM/CK, Tiền mặt, Chuyển khoản. Empty: the company default.')
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+
+    @api.depends('move_type', 'company_id.l10n_vn_einvoice_mode')
+    def _compute_l10n_vn_einvoice_applicable(self):
+        for move in self:
+            move.l10n_vn_einvoice_applicable = (
+                move.move_type in ('out_invoice', 'out_refund')
+                and move.company_id.l10n_vn_einvoice_mode != 'none'
+            )
+
+    @api.depends('company_id', 'journal_id', 'partner_id', 'invoice_date', 'move_type')
+    def _compute_l10n_vn_einvoice_series_id(self):
+        Series = self.env['l10n_vn_einvoice.series']
+        for move in self:
+            if move.l10n_vn_einvoice_state and move.l10n_vn_einvoice_state != 'CREATED':
+                continue  # issued: the series is part of the legal document
+            if move.move_type not in ('out_invoice', 'out_refund') or move.company_id.l10n_vn_einvoice_mode == 'none':
+                move.l10n_vn_einvoice_series_id = False
+                continue
+            year = (move.invoice_date or fields.Date.context_today(move)).year
+            partner = move.partner_id.commercial_partner_id
+            default = Series._default_for(move.company_id, move.journal_id, partner, year)
+            current = move.l10n_vn_einvoice_series_id
+            # Keep a series chosen by hand while it still fits, unless the customer has its own.
+            keep = (current and current.company_id == move.company_id and current.year in (year, 0)
+                    and partner not in default.partner_ids)
+            move.l10n_vn_einvoice_series_id = current if keep else default
+
+    @api.depends('l10n_vn_einvoice_series_id', 'l10n_vn_einvoice_number')
+    def _compute_l10n_vn_einvoice_name(self):
+        for move in self:
+            if move.l10n_vn_einvoice_number:
+                move.l10n_vn_einvoice_name = f'{move.l10n_vn_einvoice_series_id.name}-{move.l10n_vn_einvoice_number:08d}'
+            else:
+                move.l10n_vn_einvoice_name = False
+
+    @api.depends('l10n_vn_einvoice_state')
+    def _compute_show_reset_to_draft_button(self):
+        super()._compute_show_reset_to_draft_button()
+        for move in self:
+            if move._l10n_vn_einvoice_is_issued():
+                move.show_reset_to_draft_button = False
+
+    @api.depends('l10n_vn_einvoice_state')
+    def _compute_need_cancel_request(self):
+        return super()._compute_need_cancel_request()
+
+    def _need_cancel_request(self):
+        return super()._need_cancel_request() or self._l10n_vn_einvoice_is_issued()
+
+    def _l10n_vn_einvoice_is_issued(self):
+        self.ensure_one()
+        return bool(self.l10n_vn_einvoice_state) and lifecycle.State(self.l10n_vn_einvoice_state) in lifecycle.ISSUED_STATES
+
+    # ------------------------------------------------------------------
+    # Guards
+    # ------------------------------------------------------------------
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        to_prepare = posted.filtered(lambda m: m.l10n_vn_einvoice_applicable and not m.l10n_vn_einvoice_state)
+        if to_prepare:
+            to_prepare.with_context(l10n_vn_einvoice_internal=True).write({
+                'l10n_vn_einvoice_state': lifecycle.State.CREATED.value,
+                'l10n_vn_einvoice_sign_status': lifecycle.SignStatus.NOSIGN.value,
+                'l10n_vn_einvoice_error': False,
+            })
+        return posted
+
+    def write(self, vals):
+        if not self.env.context.get('l10n_vn_einvoice_internal'):
+            frozen = EINVOICE_LEGAL_FIELDS & set(vals)
+            state_fields = {'l10n_vn_einvoice_state', 'l10n_vn_einvoice_sign_status', 'l10n_vn_einvoice_number',
+                            'l10n_vn_einvoice_authority_code', 'l10n_vn_einvoice_lookup_code'} & set(vals)
+            if state_fields:
+                raise UserError(_('The e-invoice state, number and codes are set by issuing, not by hand.'))
+            if frozen:
+                for move in self.filtered(lambda m: m.l10n_vn_einvoice_state and m.l10n_vn_einvoice_state != 'CREATED'):
+                    if any(move[f] != vals[f] for f in frozen if move._fields[f].type != 'many2one') or any(
+                            move[f].id != vals[f] for f in frozen if move._fields[f].type == 'many2one'):
+                        raise UserError(_('E-invoice %s is issued: its legal content cannot be changed. '
+                                          'Correct it with an adjustment or a replacement invoice.',
+                                          move.l10n_vn_einvoice_name))
+        return super().write(vals)
+
+    def button_draft(self):
+        issued = self.filtered(lambda m: m._l10n_vn_einvoice_is_issued())
+        if issued:
+            raise UserError(_(
+                'E-invoice %s is issued and cannot be reset to draft. Under Decree 70/2025 an issued e-invoice is '
+                'corrected by an adjustment or a replacement invoice.', ', '.join(issued.mapped('l10n_vn_einvoice_name'))))
+        return super().button_draft()
+
+    def button_cancel(self):
+        issued = self.filtered(lambda m: m._l10n_vn_einvoice_is_issued())
+        if issued:
+            raise UserError(_('E-invoice %s is issued and cannot be cancelled from here: use the adjustment or '
+                              'replacement wizard.', ', '.join(issued.mapped('l10n_vn_einvoice_name'))))
+        return super().button_cancel()
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_einvoice_issued(self):
+        for move in self:
+            if move.l10n_vn_einvoice_number or move._l10n_vn_einvoice_is_issued():
+                raise UserError(_('E-invoice %s was issued and cannot be deleted.', move.l10n_vn_einvoice_name))
+
+    # ------------------------------------------------------------------
+    # Checks before issue
+    # ------------------------------------------------------------------
+
+    def _l10n_vn_einvoice_check(self):
+        """Problems that prevent issuing, in words an accountant understands (empty: ready)."""
+        self.ensure_one()
+        errors = []
+        company, partner = self.company_id, self.commercial_partner_id
+        if not self.l10n_vn_einvoice_applicable:
+            errors.append(_('E-invoices are not enabled for this document.'))
+            return errors
+        if self.state != 'posted':
+            errors.append(_('Only posted invoices can be issued.'))
+        if self.l10n_vn_einvoice_state != lifecycle.State.CREATED.value:
+            errors.append(_('This e-invoice is not waiting to be issued (state: %s).',
+                            dict(STATES).get(self.l10n_vn_einvoice_state, _('none'))))
+        series = self.l10n_vn_einvoice_series_id
+        if not series:
+            errors.append(_('Choose the e-invoice series (Accounting > Configuration > E-invoice series).'))
+        else:
+            errors += series._check_issue_date(self.invoice_date)
+            if series.issuing_mode == 'local' and not (series.signer_id or company.l10n_vn_einvoice_signer_id):
+                errors.append(_('No signer: set one on series %s or in the settings.', series.name))
+        if not company.vat:
+            errors.append(_('The tax code (MST) of company %s is missing.', company.name))
+        else:
+            errors += [_('Company %(name)s: %(problem)s', name=company.name, problem=p.message)
+                       for p in check_tax_code(company.vat, 'MST')]
+        if not (company.street or company.city):
+            errors.append(_('The address of company %s is missing.', company.name))
+        if partner.vat:
+            errors += [_('Customer %(name)s: %(problem)s', name=partner.name, problem=p.message)
+                       for p in check_tax_code(partner.vat, 'MST')]
+        if not partner.name:
+            errors.append(_('The customer has no name.'))
+        if partner.is_company and partner.country_id.code in (False, 'VN') and not partner.vat:
+            errors.append(_('Customer %s is a company without a tax code (MST).', partner.name))
+        if partner.is_company and not (partner.street or partner.city):
+            errors.append(_('The address of customer %s is missing.', partner.name))
+        if self.currency_id != company.currency_id and not self._l10n_vn_einvoice_exchange_rate():
+            errors.append(_('There is no exchange rate of %(cur)s on %(date)s.', cur=self.currency_id.name,
+                            date=self.invoice_date))
+        if self.move_type == 'out_refund' and not self.reversed_entry_id.l10n_vn_einvoice_number:
+            errors.append(_('A credit note is issued as an adjustment of an issued e-invoice: this credit note is '
+                            'not linked to one.'))
+        for line in self.invoice_line_ids.filtered(lambda l: l.display_type == 'product'):
+            vat = line.tax_ids.filtered('l10n_vn_einvoice_rate')
+            if len(vat) > 1:
+                errors.append(_('Line "%s" has more than one VAT tax.', line.name))
+            elif not vat and series and series.template_id.invoice_type in ('1', '8'):
+                errors.append(_('Line "%s" has no VAT rate; a VAT invoice needs one on every line.', line.name))
+        return errors
+
+    def _l10n_vn_einvoice_exchange_rate(self):
+        if self.currency_id == self.company_id.currency_id:
+            return None
+        rate = self.currency_id._get_conversion_rate(
+            self.currency_id, self.company_id.currency_id, self.company_id, self.invoice_date or self.date)
+        return Decimal(float_repr(rate, 2)) if rate else None
+
+
+    # ------------------------------------------------------------------
+    # Mapping to the library's document
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _l10n_vn_einvoice_address(self, partner):
+        parts = [partner.street, partner.street2, partner.city, partner.state_id.name,
+                 partner.country_id.name if partner.country_id.code not in (False, 'VN') else False]
+        return ', '.join(p for p in parts if p)
+
+    @api.model
+    def _l10n_vn_einvoice_seller(self, company):
+        bank = company.partner_id.bank_ids[:1]
+        return doc.Party(
+            name=company.name, tax_code=company.vat or '', address=self._l10n_vn_einvoice_address(company.partner_id),
+            phone=company.phone or '', email=company.email or '', website=company.website or '',
+            bank_account=bank.acc_number or '', bank_name=bank.bank_id.name or '',
+        )
+
+    def _l10n_vn_einvoice_buyer(self):
+        partner = self.commercial_partner_id
+        contact = self.partner_id if self.partner_id != partner else self.env['res.partner']
+        id_kind = partner.l10n_vn_einvoice_id_kind
+        return doc.Party(
+            name=partner.name or '', tax_code=partner.vat or '', address=self._l10n_vn_einvoice_address(partner),
+            phone=partner.phone or '', email=(contact or partner).email or '', code=partner.ref or '',
+            contact_name=contact.name or '', country_code=partner.country_id.code or '',
+            id_kind=doc.IdKind(id_kind) if id_kind and not partner.vat else None,
+            id_number=(partner.l10n_vn_einvoice_id_number or '') if id_kind and not partner.vat else '',
+            budget_unit_code=partner.l10n_vn_einvoice_budget_code or '',
+        )
+
+    def _l10n_vn_einvoice_lines(self, sign):
+        lines = []
+        digits = self.currency_id.decimal_places
+        for line in self.invoice_line_ids.sorted('sequence'):
+            if line.display_type in ('line_section', 'line_note'):
+                if line.name:
+                    lines.append(doc.Line(name=line.name[:500], kind=doc.LineKind.NOTE))
+                continue
+            if line.display_type != 'product':
+                continue
+            vat = line.tax_ids.filtered('l10n_vn_einvoice_rate')[:1]
+            subtotal = Decimal(float_repr(line.price_subtotal, digits))
+            qty = Decimal(float_repr(line.quantity, 6)).normalize()
+            kind = doc.LineKind.GOODS
+            if subtotal < 0 and sign > 0:
+                kind, subtotal, qty = doc.LineKind.DISCOUNT, -subtotal, abs(qty)
+            if any(t.price_include for t in line.tax_ids) or not qty:
+                unit_price = (subtotal / qty).quantize(Decimal('0.000001')).normalize() if qty else None
+                discount_rate = discount_amount = None
+            else:
+                unit_price = abs(Decimal(float_repr(line.price_unit, 6)).normalize())
+                gross = (qty * unit_price)
+                discount_amount = amounts.round_amount(gross - subtotal, self.currency_id.name) if line.discount else None
+                discount_rate = Decimal(float_repr(line.discount, 4)).normalize() if line.discount else None
+            lines.append(doc.Line(
+                name=(line.name or line.product_id.display_name or '')[:500], kind=kind,
+                code=line.product_id.default_code or '', unit=line.product_uom_id.name or '',
+                quantity=qty, unit_price=unit_price, discount_rate=discount_rate, discount_amount=discount_amount,
+                amount=subtotal * sign, tax_rate=vat._l10n_vn_einvoice_tax_rate() if vat else None,
+                tax_amount=Decimal(float_repr(line.price_total - line.price_subtotal, digits)) * sign if vat else None,
+            ))
+        return tuple(lines)
+
+    def _l10n_vn_einvoice_breakdown(self, lines, sign):
+        """Tax breakdown with Odoo's own VAT amounts (so the e-invoice total is the accounting total)."""
+        digits = self.currency_id.decimal_places
+        bases, taxes = {}, {}
+        for line in lines:
+            if line.counts_in_totals and line.tax_rate is not None:
+                bases[line.tax_rate] = bases.get(line.tax_rate, Decimal(0)) + line.signed_amount
+        for tax_line in self.line_ids.filtered(lambda l: l.display_type == 'tax'):
+            rate = tax_line.tax_line_id._l10n_vn_einvoice_tax_rate() if tax_line.tax_line_id.l10n_vn_einvoice_rate else None
+            if rate is None:
+                continue
+            # tax lines are credits on invoices, debits on credit notes: -amount_currency carries the sign
+            amount = Decimal(float_repr(-tax_line.amount_currency, digits))
+            taxes[rate] = taxes.get(rate, Decimal(0)) + amount
+        return tuple(
+            doc.TaxBreakdown(rate=rate, taxable_amount=base,
+                             tax_amount=(taxes.get(rate, Decimal(0)) if rate.is_taxed else None))
+            for rate, base in bases.items()
+        )
+
+    def _l10n_vn_einvoice_document(self, number=None):
+        """The library document of this invoice (``number`` given at issue time)."""
+        self.ensure_one()
+        company = self.company_id
+        sign = -1 if self.move_type == 'out_refund' else 1
+        lines = self._l10n_vn_einvoice_lines(sign)
+        series = self.l10n_vn_einvoice_series_id
+        related = None
+        if self.move_type == 'out_refund':
+            origin = self.reversed_entry_id
+            related = doc.RelatedInvoice(
+                relation=doc.RelationKind.ADJUSTMENT, template=origin.l10n_vn_einvoice_template_id.code,
+                symbol=origin.l10n_vn_einvoice_series_id.symbol, number=str(origin.l10n_vn_einvoice_number),
+                issue_date=origin.invoice_date,
+                invoice_type=(doc.RelatedInvoiceType.LEGACY_OTHER
+                              if origin.l10n_vn_einvoice_template_id.regime == 'legacy'
+                              else doc.RelatedInvoiceType.DECREE_123),
+                note=(self.ref or _('Decrease adjustment'))[:255],
+            )
+        invoice = doc.Invoice(
+            template=series.template_id.code, symbol=series.symbol, issue_date=self.invoice_date,
+            seller=self._l10n_vn_einvoice_seller(company), buyer=self._l10n_vn_einvoice_buyer(), lines=lines,
+            number=number, title=series.template_id.title or '', currency=self.currency_id.name,
+            exchange_rate=self._l10n_vn_einvoice_exchange_rate(),
+            payment_method=self.l10n_vn_einvoice_payment_method or company.l10n_vn_einvoice_payment_method or 'TM/CK',
+            provider_tax_code=company.l10n_vn_einvoice_provider_vat or company.vat or '',
+            related=related, version=company.l10n_vn_einvoice_version or doc.DEFAULT_VERSION,
+            data_id='data',
+        )
+        breakdown = self._l10n_vn_einvoice_breakdown(lines, sign)
+        invoice = amounts.complete(invoice)  # title, line numbers, words
+        before = invoice.totals.total_before_tax
+        tax = sum((b.tax_amount or Decimal(0) for b in breakdown), Decimal(0))
+        total = amounts.round_amount(before + tax, invoice.currency)
+        from vn_einvoice.words import amount_in_words
+
+        totals = invoice.totals.__class__(
+            total_before_tax=before, total_tax=tax, total=total,
+            total_in_words=amount_in_words(total, invoice.currency), total_discount=invoice.totals.total_discount)
+        accounting_total = Decimal(float_repr(self.amount_total, self.currency_id.decimal_places)) * sign
+        if total != accounting_total:
+            raise UserError(_(
+                'The e-invoice total %(einvoice)s differs from the invoice total %(invoice)s: the invoice has '
+                'amounts that are not VAT lines (other taxes, cash rounding). Remove them or issue it otherwise.',
+                einvoice=total, invoice=accounting_total))
+        return invoice.replace(tax_breakdown=breakdown, totals=totals)
+
+    @api.model
+    def _l10n_vn_einvoice_sample_xml(self, company):
+        """An unsigned sample HDon of the company (used to test a signer)."""
+        from vn_einvoice.codes import TaxRate
+        from vn_einvoice.xml import build_xml
+
+        today = fields.Date.context_today(self)
+        invoice = amounts.complete(doc.Invoice(
+            template='1', symbol=f'C{today:%y}TYY', issue_date=today, number=1,
+            seller=self._l10n_vn_einvoice_seller(company), buyer=doc.Party(name='Khách hàng thử nghiệm'),
+            lines=(doc.Line(name='Test', quantity=Decimal(1), unit_price=Decimal(1000), amount=Decimal(1000),
+                            tax_rate=TaxRate('10%')),),
+            payment_method='TM/CK', provider_tax_code=company.vat or '',
+        ))
+        return build_xml(invoice, check=False)
+
+    # ------------------------------------------------------------------
+    # Issuing
+    # ------------------------------------------------------------------
+
+    def _l10n_vn_einvoice_check_access(self):
+        if not self.env.user.has_group('l10n_vn_einvoice.group_l10n_vn_einvoice_user'):
+            raise UserError(_('You are not allowed to issue e-invoices: ask for the "Issue e-invoices" right.'))
+        self.check_access('write')
+
+    def action_l10n_vn_einvoice_issue(self):
+        """Issue the selected prepared e-invoices (form button, list action, Send & Print, cron)."""
+        self._l10n_vn_einvoice_check_access()
+        moves = self.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED')
+        if not moves:
+            raise UserError(_('None of the selected invoices is waiting to be issued.'))
+        issued, failed = moves._l10n_vn_einvoice_issue_batch()
+        if len(moves) == 1 and failed:
+            return {
+                'type': 'ir.actions.client', 'tag': 'display_notification',
+                'params': {'type': 'danger', 'sticky': True, 'title': _('The e-invoice was not issued'),
+                           'message': failed.l10n_vn_einvoice_error,
+                           'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'}},
+            }
+        return {
+            'type': 'ir.actions.client', 'tag': 'display_notification',
+            'params': {
+                'type': 'warning' if failed else 'success', 'sticky': bool(failed),
+                'title': _('E-invoices'),
+                'message': _('%(issued)s issued, %(failed)s not issued (see the reason on each invoice).',
+                             issued=len(issued), failed=len(failed)),
+                'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'},
+            },
+        }
+
+    def _l10n_vn_einvoice_issue_batch(self, commit=False):
+        """Issue each invoice in its own savepoint; returns (issued, failed). Errors are recorded, not raised."""
+        issued = failed = self.browse()
+        for move in self.sorted(lambda m: (m.invoice_date, m.id)):
+            try:
+                with self.env.cr.savepoint():
+                    move._l10n_vn_einvoice_issue_one()
+                issued |= move
+            except (UserError, ValidationError, EInvoiceError) as e:
+                move._l10n_vn_einvoice_record_error(e)
+                failed |= move
+            if commit:
+                self.env.cr.commit()
+        return issued, failed
+
+    def _l10n_vn_einvoice_record_error(self, error):
+        message = error.args[0] if isinstance(error, (UserError, ValidationError)) else str(error)
+        if isinstance(error, LibValidationError):
+            message = '\n'.join(str(p) for p in error.problems)
+        self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_error': message})
+        self.message_post(body=_('The e-invoice was not issued: %s', html_escape(message)))
+
+    def _l10n_vn_einvoice_issue_one(self):
+        """Number, build, sign, verify and attach: all or nothing (the caller holds a savepoint)."""
+        self.ensure_one()
+        from vn_einvoice import signing
+        from vn_einvoice.qr import invoice_qr_payload
+        from vn_einvoice.xml import build_xml
+
+        errors = self._l10n_vn_einvoice_check()
+        if errors:
+            raise UserError('\n'.join(errors))
+        series = self.l10n_vn_einvoice_series_id
+        signer = series.signer_id or self.company_id.l10n_vn_einvoice_signer_id
+        number = series._allocate_number(self.invoice_date)
+        invoice = self._l10n_vn_einvoice_document(number)
+        invoice = invoice.replace(qr_payload=invoice_qr_payload(invoice))
+        try:
+            xml = build_xml(invoice)
+        except LibValidationError as e:
+            raise UserError(_('The e-invoice is not valid:\n%s', '\n'.join(str(p) for p in e.problems))) from None
+        now = fields.Datetime.now()
+        signed = signer._sign_xml(xml)
+        report = signing.verify_invoice(signed)
+        if not report.valid:
+            raise UserError(_('The signed e-invoice does not verify: %s', '; '.join(report.all_problems())))
+        state, sign_status = lifecycle.transition(self.l10n_vn_einvoice_state, lifecycle.Event.ISSUE,
+                                                  self.l10n_vn_einvoice_sign_status or 'NOSIGN')
+        filename = f'{tax_code_compact(self.company_id.vat)}_{series.name.replace("/", "-")}_{number:08d}.xml'
+        self.with_context(l10n_vn_einvoice_internal=True).write({
+            'l10n_vn_einvoice_number': number,
+            'l10n_vn_einvoice_issue_datetime': now,
+            'l10n_vn_einvoice_state': state.value,
+            'l10n_vn_einvoice_sign_status': sign_status.value,
+            'l10n_vn_einvoice_lookup_code': ''.join(secrets.choice(LOOKUP_ALPHABET) for _i in range(12)),
+            'l10n_vn_einvoice_qr': invoice.qr_payload,
+            'l10n_vn_einvoice_error': False,
+        })
+        attachment = self.env['ir.attachment'].sudo().create({
+            'name': filename, 'raw': signed, 'mimetype': 'application/xml',
+            'res_model': self._name, 'res_id': self.id, 'res_field': 'l10n_vn_einvoice_xml',
+        })
+        self.invalidate_recordset(['l10n_vn_einvoice_xml', 'l10n_vn_einvoice_xml_id'])
+        if self.move_type == 'out_refund':
+            origin = self.reversed_entry_id
+            o_state, o_sign = lifecycle.transition(origin.l10n_vn_einvoice_state, lifecycle.Event.ADJUST,
+                                                   origin.l10n_vn_einvoice_sign_status)
+            origin.with_context(l10n_vn_einvoice_internal=True).write({
+                'l10n_vn_einvoice_state': o_state.value, 'l10n_vn_einvoice_sign_status': o_sign.value})
+        self.message_post(
+            body=_('E-invoice %(name)s issued and signed by %(signer)s.', name=self.l10n_vn_einvoice_name,
+                   signer=html_escape(report.seller.subject)),
+            attachment_ids=attachment.copy({'res_field': False}).ids,
+        )
+        return attachment
+
+    @api.model
+    def _cron_l10n_vn_einvoice_issue(self, batch_size=200):
+        moves = self.search([
+            ('l10n_vn_einvoice_state', '=', 'CREATED'), ('state', '=', 'posted'),
+            ('company_id.l10n_vn_einvoice_auto_issue', '=', True),
+        ], limit=batch_size, order='invoice_date, id')
+        if moves:
+            moves.with_context(l10n_vn_einvoice_from_cron=True)._l10n_vn_einvoice_issue_batch(
+                commit=not self.env.registry.in_test_mode())
+
+    def action_l10n_vn_einvoice_download_xml(self):
+        self.ensure_one()
+        if not self.l10n_vn_einvoice_xml_id:
+            raise UserError(_('This invoice has no signed e-invoice XML.'))
+        return {'type': 'ir.actions.act_url', 'target': 'download',
+                'url': f'/web/content/{self.l10n_vn_einvoice_xml_id.id}?download=true'}
+
+    def _get_invoice_legal_documents(self, filetype, allow_fallback=False):
+        self.ensure_one()
+        if filetype == 'xml' and self.l10n_vn_einvoice_xml_id:
+            return {'filename': self.l10n_vn_einvoice_xml_id.name, 'filetype': 'xml',
+                    'content': base64.b64decode(self.l10n_vn_einvoice_xml)}
+        return super()._get_invoice_legal_documents(filetype, allow_fallback=allow_fallback)

@@ -1,0 +1,38 @@
+from odoo import _, api, models
+
+
+class AccountMoveSend(models.AbstractModel):
+    _inherit = 'account.move.send'
+
+    @api.model
+    def _is_l10n_vn_einvoice_applicable(self, move):
+        return move.l10n_vn_einvoice_state == 'CREATED' and move.l10n_vn_einvoice_series_id.issuing_mode == 'local'
+
+    def _get_all_extra_edis(self) -> dict:
+        res = super()._get_all_extra_edis()
+        res['vn_einvoice_issue'] = {
+            'label': _('Issue the e-invoice (sign and number it)'),
+            'is_applicable': self._is_l10n_vn_einvoice_applicable,
+            'help': _('Numbers the invoice in its series, signs the legal XML and attaches it.'),
+        }
+        return res
+
+    @api.model
+    def _get_invoice_extra_attachments(self, move):
+        return super()._get_invoice_extra_attachments(move) + move.l10n_vn_einvoice_xml_id
+
+    def _call_web_service_before_invoice_pdf_render(self, invoices_data):
+        # Issue before the PDF is rendered: the PDF shows the e-invoice number and QR code.
+        super()._call_web_service_before_invoice_pdf_render(invoices_data)
+        for invoice, invoice_data in invoices_data.items():
+            if 'vn_einvoice_issue' not in invoice_data['extra_edis']:
+                continue
+            invoice._l10n_vn_einvoice_check_access()
+            _issued, failed = invoice._l10n_vn_einvoice_issue_batch()
+            if failed:
+                invoice_data['error'] = {
+                    'error_title': _('The e-invoice was not issued'),
+                    'errors': (invoice.l10n_vn_einvoice_error or '').splitlines(),
+                }
+            if self._can_commit():
+                self._cr.commit()

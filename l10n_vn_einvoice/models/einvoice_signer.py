@@ -1,0 +1,156 @@
+import base64
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from vn_einvoice.errors import EInvoiceError
+
+_logger = logging.getLogger(__name__)
+
+ALGORITHMS = [
+    ('rsa-sha256', 'RSA with SHA-256 (recommended)'),
+    ('rsa-sha1', 'RSA with SHA-1 (older certificates)'),
+    ('ecdsa-sha256', 'ECDSA P-256 with SHA-256'),
+]
+
+
+class Certificate(models.Model):
+    _inherit = 'certificate.certificate'
+
+    scope = fields.Selection(selection_add=[('l10n_vn_einvoice', 'Vietnam e-invoices')],
+                             ondelete={'l10n_vn_einvoice': lambda recs: recs.write({'scope': 'general'})})
+
+
+class L10nVnEinvoiceSigner(models.Model):
+    _name = 'l10n_vn_einvoice.signer'
+    _description = 'E-invoice signer (certificate or token)'
+    _order = 'company_id, name'
+    _check_company_auto = True
+
+    name = fields.Char(required=True)
+    company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company)
+    active = fields.Boolean(default=True)
+    kind = fields.Selection(
+        selection=[('pkcs12', 'Certificate file (PKCS#12)'), ('pkcs11', 'Token or HSM (PKCS#11)')],
+        string='Key held in', required=True, default='pkcs12')
+    algorithm = fields.Selection(ALGORITHMS, required=True, default='rsa-sha256')
+    allow_mst_mismatch = fields.Boolean(
+        string='Allow another tax code', groups='base.group_system',
+        help='Sign even when the tax code (MST) in the certificate differs from the company\'s.')
+    # PKCS#12: stored by Odoo's certificate module (readable by administrators only).
+    certificate_id = fields.Many2one(
+        'certificate.certificate', string='Certificate', check_company=True, groups='base.group_system',
+        domain="[('scope', 'in', ('l10n_vn_einvoice', 'general'))]")
+    # PKCS#11
+    pkcs11_module = fields.Char(string='PKCS#11 library', groups='base.group_system',
+                                help='Path of the PKCS#11 library of the token or HSM, e.g. '
+                                     '/usr/lib/softhsm/libsofthsm2.so')
+    pkcs11_token_label = fields.Char(string='Token label', groups='base.group_system')
+    pkcs11_key_label = fields.Char(string='Key label', groups='base.group_system')
+    pkcs11_key_id = fields.Char(string='Key id (hex)', groups='base.group_system')
+    pkcs11_pin = fields.Char(string='PIN', groups='base.group_system', copy=False)
+    pkcs11_certificate = fields.Binary(string='Certificate (PEM)', groups='base.group_system', attachment=True,
+                                       help='Only if the certificate is not stored on the token.')
+    # What the last test read from the certificate (public information).
+    subject = fields.Char(readonly=True, copy=False)
+    subject_tax_code = fields.Char(string='Tax code in certificate', readonly=True, copy=False)
+    serial_number = fields.Char(readonly=True, copy=False)
+    date_start = fields.Datetime(string='Valid from', readonly=True, copy=False)
+    date_end = fields.Datetime(string='Valid until', readonly=True, copy=False)
+    last_test = fields.Datetime(readonly=True, copy=False)
+
+    @api.constrains('kind', 'pkcs11_key_label', 'pkcs11_key_id')
+    def _check_pkcs11_key(self):
+        for signer in self.sudo().filtered(lambda s: s.kind == 'pkcs11'):
+            if not signer.pkcs11_key_label and not signer.pkcs11_key_id:
+                raise UserError(_('Signer %s: give the label or the id of the key on the token.', signer.name))
+            if signer.pkcs11_key_id:
+                try:
+                    bytes.fromhex(signer.pkcs11_key_id)
+                except ValueError:
+                    raise UserError(_('Signer %s: the key id must be hexadecimal, e.g. 01A2.', signer.name)) from None
+
+    # ------------------------------------------------------------------
+    # Signing (runs as superuser: secrets never leave this model)
+    # ------------------------------------------------------------------
+
+    def _make_signer(self):
+        """A ``vn_einvoice.signing`` signer for this record; use it as a context manager."""
+        self.ensure_one()
+        from vn_einvoice import signing
+
+        rec = self.sudo()
+        try:
+            if rec.kind == 'pkcs12':
+                cert = rec.certificate_id
+                if not cert:
+                    raise UserError(_('Signer %s has no certificate file.', rec.name))
+                return signing.Pkcs12Signer(base64.b64decode(cert.content), cert.pkcs12_password or '')
+            if not rec.pkcs11_module or not rec.pkcs11_token_label:
+                raise UserError(_('Signer %s: the PKCS#11 library and the token label are required.', rec.name))
+            cert_pem = base64.b64decode(rec.pkcs11_certificate) if rec.pkcs11_certificate else None
+            return signing.Pkcs11Signer(
+                rec.pkcs11_module, rec.pkcs11_token_label, rec.pkcs11_pin or '',
+                key_label=rec.pkcs11_key_label or None,
+                key_id=bytes.fromhex(rec.pkcs11_key_id) if rec.pkcs11_key_id else None,
+                cert_pem=cert_pem,
+            )
+        except EInvoiceError as e:
+            raise UserError(_('Signer %(name)s cannot be used: %(reason)s', name=rec.name, reason=str(e))) from None
+
+    def _sign_xml(self, xml, signing_time=None):
+        """Sign an unsigned HDon (seller signature) and return the signed bytes."""
+        self.ensure_one()
+        from vn_einvoice import signing
+
+        rec = self.sudo()
+        try:
+            with rec._make_signer() as signer:
+                return signing.sign_invoice(
+                    xml, signer, algorithm=rec.algorithm, signing_time=signing_time,
+                    allow_mst_mismatch=rec.allow_mst_mismatch,
+                )
+        except EInvoiceError as e:
+            raise UserError(_('Signing with %(name)s failed: %(reason)s', name=rec.name, reason=str(e))) from None
+
+    def _record_certificate(self, signer):
+        from vn_einvoice.signing import certs
+
+        cert = signer.certificate
+        not_before, not_after = certs.validity(cert)
+        self.sudo().write({
+            'subject': certs.subject_string(cert),
+            'subject_tax_code': certs.subject_tax_code(cert) or False,
+            'serial_number': certs.serial_hex(cert),
+            'date_start': not_before.replace(tzinfo=None),
+            'date_end': not_after.replace(tzinfo=None),
+            'last_test': fields.Datetime.now(),
+        })
+
+    def action_test_signer(self):
+        """Sign and verify a sample invoice of the company; report what the certificate says."""
+        self.ensure_one()
+        from vn_einvoice import signing
+
+        sample = self.env['account.move']._l10n_vn_einvoice_sample_xml(self.company_id)
+        with self._make_signer() as signer:
+            self._record_certificate(signer)
+        signed = self._sign_xml(sample)
+        report = signing.verify_invoice(signed)
+        if not report.valid:
+            raise UserError(_('The test signature does not verify: %s', '; '.join(report.all_problems())))
+        seller = report.seller
+        _logger.info('E-invoice signer %s tested: serial %s', self.name, self.serial_number)
+        return {
+            'type': 'ir.actions.client',
+            'tag': 'display_notification',
+            'params': {
+                'type': 'success',
+                'title': _('The signer works'),
+                'message': _('Signed and verified a test invoice. Certificate %(subject)s, serial %(serial)s, '
+                             'valid until %(end)s.', subject=seller.subject, serial=self.serial_number,
+                             end=self.date_end and self.date_end.strftime('%d/%m/%Y')),
+                'next': {'type': 'ir.actions.act_window_close'},
+            },
+        }
