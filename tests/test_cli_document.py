@@ -293,3 +293,18 @@ def test_console_script_exit_codes(tmp_path):
     done = subprocess.run([*cmd, "build", str(EXAMPLE), "-o", str(tmp_path / "x.xml")],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 2 and "SHDon: invoice number is missing" in done.stderr
+
+
+# --- bench build (a smoke test; the figures are not asserted) -----------------------------------
+
+
+def test_bench_build_runs_and_reports_its_figures():
+    bench = pytest.importorskip("vn_einvoice.cli.bench")
+    if "build" not in getattr(bench, "BENCHES", {}):
+        pytest.skip("vn-einvoice bench build is not registered")
+    for lines in (1, 2, 3, 20):
+        assert len(bench.make_sample_invoice(lines).lines) == lines
+    r = bench.bench_build(lines=5, seconds=0.02)
+    assert r["lines"] == 5 and r["bytes"] > 1000
+    assert r["built_per_s"] > 0 and r["serialize_only_per_s"] > r["built_per_s"]
+    assert r["ratio"] == pytest.approx(r["built_per_s"] / r["serialize_only_per_s"])
