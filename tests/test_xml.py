@@ -429,6 +429,20 @@ def test_identity_documents():
         assert parse_xml(xml) == inv
 
 
+def test_2_0_1_fields_are_refused_in_2_0_0_not_dropped():
+    totals = Totals(D(0), D(0), D(0), "", total_non_taxable_deduction=D(0), total_other_deduction=D(1000))
+    inv = make_invoice([goods()], version="2.0.0", totals=totals)
+    with pytest.raises(ValidationError) as e:
+        build_xml(inv)
+    assert [str(p) for p in e.value.problems] == [
+        f"{TOAN}/TGTKCThue: this field exists only from version 2.0.1",
+        f"{TOAN}/TGTKhac: this field exists only from version 2.0.1",
+    ]
+    xml = build_xml(replace(inv, version="2.0.1"))
+    assert tree(xml).findtext("DLHDon/NDHDon/TToan/TGTKhac") == "1000"
+    assert validate_xml(xml) == []
+
+
 def test_unknown_version_is_refused():
     with pytest.raises(ValidationError) as e:
         build_xml(make_invoice([goods()], version="3.0.0"))

@@ -63,6 +63,11 @@ def _version_problems(invoice: Invoice) -> list[Problem]:
     from ..document import IdKind
 
     only21 = []
+    t = invoice.totals
+    if invoice.version == "2.0.0" and t is not None:
+        for tag, value in (("TGTKCThue", t.total_non_taxable_deduction), ("TGTKhac", t.total_other_deduction)):
+            if value is not None:
+                only21.append(Problem(f"HDon/DLHDon/NDHDon/TToan/{tag}", "this field exists only from version 2.0.1"))
     b, s, rel = invoice.buyer, invoice.seller, invoice.related
     # An identity document of kind OTHER has no tag in any version: it goes to TTKhac, as in 2.1.0.
     id_tag = {IdKind.CITIZEN_ID: "CCCDan", IdKind.PASSPORT: "SHChieu"}.get(b.id_kind)
