@@ -100,7 +100,8 @@ class Line:
     """One line of ``DSHHDVu/HHDVu``.
 
     ``amount`` (``ThTien``) is before VAT and after the line discount. Decreases on an adjustment
-    invoice are negative. Note lines (``TChat`` 4) carry only a text.
+    invoice have a negative amount, unit price, discount amount and VAT; the quantity stays
+    positive. Note lines (``TChat`` 4) carry only a text.
     """
 
     name: str  # THHDVu

@@ -193,13 +193,13 @@ class AccountMove(models.Model):
         if not company.vat:
             errors.append(_('The tax code (MST) of company %s is missing.', company.name))
         else:
-            errors += [_('Company %(name)s: %(problem)s', name=company.name, problem=p.message)
-                       for p in check_tax_code(company.vat, 'MST')]
+            for problem in check_tax_code(company.vat, 'MST'):
+                errors.append(_('Company %(name)s: %(problem)s', name=company.name, problem=problem.message))
         if not (company.street or company.city):
             errors.append(_('The address of company %s is missing.', company.name))
         if partner.vat:
-            errors += [_('Customer %(name)s: %(problem)s', name=partner.name, problem=p.message)
-                       for p in check_tax_code(partner.vat, 'MST')]
+            for problem in check_tax_code(partner.vat, 'MST'):
+                errors.append(_('Customer %(name)s: %(problem)s', name=partner.name, problem=problem.message))
         if not partner.name:
             errors.append(_('The customer has no name.'))
         if partner.is_company and partner.country_id.code in (False, 'VN') and not partner.vat:
@@ -284,6 +284,10 @@ class AccountMove(models.Model):
                 gross = (qty * unit_price)
                 discount_amount = amounts.round_amount(gross - subtotal, self.currency_id.name) if line.discount else None
                 discount_rate = Decimal(float_repr(line.discount, 4)).normalize() if line.discount else None
+            # Decreases (credit notes): amount, unit price, discount and VAT negative; quantity positive.
+            if kind is doc.LineKind.GOODS and sign < 0:
+                unit_price = unit_price * sign if unit_price is not None else None
+                discount_amount = discount_amount * sign if discount_amount is not None else None
             lines.append(doc.Line(
                 name=(line.name or line.product_id.display_name or '')[:500], kind=kind,
                 code=line.product_id.default_code or '', unit=line.product_uom_id.name or '',

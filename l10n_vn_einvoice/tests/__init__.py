@@ -1,0 +1,2 @@
+from . import test_issue
+from . import test_demo

@@ -1,0 +1,69 @@
+from datetime import date
+
+from odoo import Command
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+from vn_einvoice.xml import parse_xml
+
+SELLER_MST = '0312345673'
+BUYER_MST = '0101234565'
+
+
+class EinvoiceCommon(AccountTestInvoicingCommon):
+    """A Vietnamese company configured to sign locally with a throw-away test certificate."""
+
+    @classmethod
+    @AccountTestInvoicingCommon.setup_country('vn')
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.company_data['company']
+        cls.company.write({
+            'street': '12 Nguyễn Huệ', 'city': 'TP. Hồ Chí Minh', 'phone': '02838000000',
+            'email': 'ketoan@seller.example.vn',
+        })
+        cls.signer, cls.series = cls.company._l10n_vn_einvoice_setup_test_signer(SELLER_MST)
+        cls.year = date.today().year
+        cls.tax_10 = cls._vn_tax(10)
+        cls.tax_8 = cls._vn_tax(8)
+        cls.tax_0 = cls._vn_tax(0)
+        cls.tax_kct = cls.env['account.chart.template'].ref('tax_sale_vat_exemption')
+        cls.partner_a.write({
+            'name': 'Công ty Cổ phần Khách hàng', 'is_company': True, 'vat': BUYER_MST,
+            'street': '1 Tràng Tiền', 'city': 'Hà Nội', 'country_id': cls.env.ref('base.vn').id,
+            'email': 'ap@buyer.example.vn',
+        })
+        cls.env.user.groups_id |= cls.env.ref('l10n_vn_einvoice.group_l10n_vn_einvoice_manager')
+
+    @classmethod
+    def _vn_tax(cls, amount):
+        return cls.env['account.tax'].search([
+            ('company_id', '=', cls.company.id), ('type_tax_use', '=', 'sale'), ('amount', '=', amount),
+            ('amount_type', '=', 'percent'), ('tax_group_id.name', 'not ilike', 'exempt'),
+        ], limit=1)
+
+    def make_invoice(self, lines=None, partner=None, invoice_date=None, post=True, move_type='out_invoice', **vals):
+        lines = lines or [(2, 1_500_000, self.tax_10)]
+        move = self.env['account.move'].create({
+            'move_type': move_type,
+            'partner_id': (partner or self.partner_a).id,
+            'invoice_date': invoice_date or date.today(),
+            'invoice_line_ids': [
+                Command.create({'product_id': self.product_a.id, 'quantity': qty, 'price_unit': price,
+                                'tax_ids': [Command.set(tax.ids)]})
+                for qty, price, tax in lines
+            ],
+            **vals,
+        })
+        if post:
+            move.action_post()
+        return move
+
+    def issue(self, moves):
+        return moves.action_l10n_vn_einvoice_issue()
+
+    def xml_of(self, move):
+        self.assertTrue(move.l10n_vn_einvoice_xml_id, 'the signed XML is attached')
+        return move.l10n_vn_einvoice_xml_id.raw
+
+    def document_of(self, move):
+        return parse_xml(self.xml_of(move))

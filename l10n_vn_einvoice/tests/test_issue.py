@@ -1,0 +1,165 @@
+from datetime import date, timedelta
+from decimal import Decimal
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from vn_einvoice.signing import verify_invoice
+
+from .common import BUYER_MST, SELLER_MST, EinvoiceCommon
+
+
+@tagged('post_install_l10n', 'post_install', '-at_install')
+class TestIssue(EinvoiceCommon):
+
+    def test_post_prepares_created_nosign(self):
+        move = self.make_invoice()
+        self.assertEqual(move.l10n_vn_einvoice_state, 'CREATED')
+        self.assertEqual(move.l10n_vn_einvoice_sign_status, 'NOSIGN')
+        self.assertEqual(move.l10n_vn_einvoice_series_id, self.series)
+        self.assertFalse(move.l10n_vn_einvoice_number)
+
+    def test_issue_signs_numbers_and_attaches(self):
+        move = self.make_invoice([(2, 1_500_000, self.tax_10), (1, 20_000_000, self.tax_8)])
+        self.issue(move)
+        self.assertEqual(move.l10n_vn_einvoice_state, 'USING')
+        self.assertEqual(move.l10n_vn_einvoice_sign_status, 'SIGNED')
+        self.assertEqual(move.l10n_vn_einvoice_number, 1)
+        self.assertEqual(move.l10n_vn_einvoice_name, f'1C{self.year % 100:02d}TAA-00000001')
+        self.assertFalse(move.l10n_vn_einvoice_error)
+        self.assertEqual(len(move.l10n_vn_einvoice_lookup_code), 12)
+        report = verify_invoice(self.xml_of(move))
+        self.assertTrue(report.valid, report.all_problems())
+        self.assertEqual(report.seller.subject_tax_code, SELLER_MST)
+        doc = self.document_of(move)
+        self.assertEqual(doc.number, 1)
+        self.assertEqual(doc.seller.tax_code, SELLER_MST)
+        self.assertEqual(doc.buyer.tax_code, BUYER_MST)
+        self.assertEqual(doc.totals.total_before_tax, Decimal(23_000_000))
+        self.assertEqual(doc.totals.total_tax, Decimal(300_000 + 1_600_000))
+        self.assertEqual(doc.totals.total, Decimal(24_900_000))
+        self.assertEqual(doc.totals.total, Decimal(str(move.amount_total)))
+        self.assertEqual(doc.totals.total_in_words, 'Hai mươi bốn triệu chín trăm nghìn đồng chẵn')
+        self.assertEqual(sorted(b.rate.code for b in doc.tax_breakdown), ['10%', '8%'])
+        self.assertEqual(move.l10n_vn_einvoice_qr, doc.qr_payload)
+        self.assertIn('99', doc.qr_payload[:200] and doc.qr_payload)
+        self.assertEqual(self.series.next_number, 2)
+
+    def test_zero_rate_and_kct_stay_apart(self):
+        move = self.make_invoice([(1, 1_000_000, self.tax_0), (1, 500_000, self.tax_kct)])
+        self.issue(move)
+        rates = {b.rate.code: b for b in self.document_of(move).tax_breakdown}
+        self.assertEqual(set(rates), {'0%', 'KCT'})
+        self.assertEqual(rates['0%'].tax_amount, Decimal(0))
+        self.assertIsNone(rates['KCT'].tax_amount)
+
+    def test_numbering_consecutive_over_50(self):
+        moves = self.env['account.move']
+        for i in range(50):
+            moves |= self.make_invoice([(1, 100_000 + i, self.tax_10)])
+        self.issue(moves)
+        numbers = moves.sorted('id').mapped('l10n_vn_einvoice_number')
+        self.assertEqual(numbers, list(range(1, 51)))
+        self.assertEqual(self.series.next_number, 51)
+        self.assertEqual(set(moves.mapped('l10n_vn_einvoice_state')), {'USING'})
+
+    def test_error_keeps_created_and_consumes_no_number(self):
+        self.partner_a.vat = '0101234566'  # wrong check digit
+        bad = self.make_invoice()
+        self.issue(bad)
+        self.assertEqual(bad.l10n_vn_einvoice_state, 'CREATED')
+        self.assertEqual(bad.l10n_vn_einvoice_sign_status, 'NOSIGN')
+        self.assertFalse(bad.l10n_vn_einvoice_number)
+        self.assertFalse(bad.l10n_vn_einvoice_xml_id)
+        self.assertIn('check digit', bad.l10n_vn_einvoice_error)
+        self.assertIn('check digit', bad.message_ids[0].body)
+        self.assertEqual(self.series.next_number, 1)
+        self.partner_a.vat = BUYER_MST
+        self.issue(bad)
+        self.assertEqual(bad.l10n_vn_einvoice_number, 1)
+        self.assertFalse(bad.l10n_vn_einvoice_error)
+
+    def test_signing_failure_rolls_back_number(self):
+        self.signer.certificate_id.pkcs12_password = 'wrong'
+        move = self.make_invoice()
+        self.issue(move)
+        self.assertEqual(move.l10n_vn_einvoice_state, 'CREATED')
+        self.assertEqual(self.series.next_number, 1)
+        self.assertIn('password', move.l10n_vn_einvoice_error)
+        self.assertNotIn('wrong', move.l10n_vn_einvoice_error.replace('wrong password', ''))
+
+    def test_issue_date_cannot_go_backwards(self):
+        today = date.today()
+        first = self.make_invoice(invoice_date=today)
+        self.issue(first)
+        if today.month == 1 and today.day == 1:
+            return
+        earlier = self.make_invoice(invoice_date=today - timedelta(days=1))
+        self.issue(earlier)
+        self.assertEqual(earlier.l10n_vn_einvoice_state, 'CREATED')
+        self.assertIn('cannot be issued after it', earlier.l10n_vn_einvoice_error)
+        self.assertEqual(self.series.next_number, 2)
+
+    def test_symbol_year_must_match_issue_year(self):
+        move = self.make_invoice(invoice_date=date(self.year - 1, 12, 31))
+        move.l10n_vn_einvoice_series_id = self.series
+        self.issue(move)
+        self.assertEqual(move.l10n_vn_einvoice_state, 'CREATED')
+        self.assertIn(f'use a series of {self.year - 1}', move.l10n_vn_einvoice_error)
+
+    def test_issued_invoice_guards(self):
+        move = self.make_invoice()
+        self.issue(move)
+        with self.assertRaisesRegex(UserError, 'cannot be reset to draft'):
+            move.button_draft()
+        with self.assertRaisesRegex(UserError, 'adjustment or replacement'):
+            move.button_cancel()
+        with self.assertRaisesRegex(UserError, 'set by issuing'):
+            move.l10n_vn_einvoice_number = 7
+        with self.assertRaisesRegex(UserError, 'legal content cannot be changed'):
+            move.l10n_vn_einvoice_payment_method = 'Tiền mặt'
+        with self.assertRaises(UserError):
+            move.unlink()
+        self.assertFalse(move.show_reset_to_draft_button)
+        with self.assertRaisesRegex(UserError, 'not waiting to be issued|None of the selected'):
+            self.issue(move)
+        self.assertEqual(self.series.next_number, 2)
+
+    def test_series_locked_once_used(self):
+        self.issue(self.make_invoice())
+        with self.assertRaisesRegex(UserError, 'can no longer be changed'):
+            self.series.symbol = f'C{self.year % 100:02d}TAB'
+        with self.assertRaisesRegex(UserError, 'only moves when e-invoices are issued'):
+            self.series.next_number = 1
+        with self.assertRaisesRegex(UserError, 'cannot be deleted'):
+            self.series.unlink()
+        self.series.journal_ids = self.company_data['default_journal_sale']  # allowed
+
+    def test_credit_note_is_decrease_adjustment(self):
+        move = self.make_invoice([(2, 1_500_000, self.tax_10)])
+        self.issue(move)
+        reversal = self.env['account.move.reversal'].with_context(
+            active_model='account.move', active_ids=move.ids).create({
+                'reason': 'Trả lại 1 sản phẩm', 'journal_id': move.journal_id.id})
+        refund = self.env['account.move'].browse(reversal.refund_moves()['res_id'])
+        refund.invoice_line_ids.quantity = 1
+        refund.action_post()
+        self.issue(refund)
+        self.assertEqual(refund.l10n_vn_einvoice_state, 'USING', refund.l10n_vn_einvoice_error)
+        self.assertEqual(move.l10n_vn_einvoice_state, 'ADJUSTED')
+        doc = self.document_of(refund)
+        self.assertEqual(doc.related.relation.name, 'ADJUSTMENT')
+        self.assertEqual(doc.related.number, '1')
+        self.assertEqual(doc.totals.total, Decimal(-1_650_000))
+        self.assertTrue(doc.totals.total_in_words.startswith('Âm một triệu sáu trăm năm mươi nghìn'))
+
+    def test_foreign_currency_has_exchange_rate(self):
+        usd = self.setup_other_currency('USD', rates=[('2000-01-01', 1 / 25_000)])
+        move = self.make_invoice([(3, 12.5, self.tax_10)], currency_id=usd.id)
+        self.issue(move)
+        self.assertEqual(move.l10n_vn_einvoice_state, 'USING', move.l10n_vn_einvoice_error)
+        doc = self.document_of(move)
+        self.assertEqual(doc.currency, 'USD')
+        self.assertEqual(doc.exchange_rate, Decimal(25_000))
+        self.assertEqual(doc.totals.total, Decimal('41.25'))
+        self.assertIn('đô la Mỹ', doc.totals.total_in_words)
