@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ..errors import ValidationError
 
+VIETTEL_TAX_CODE = "0100109106"  # MSTTCGP of invoices issued through Viettel SInvoice
+
 
 def _read_document(path: str, source: str):
     raw = Path(path).read_bytes()
@@ -33,6 +35,10 @@ def cmd_build(args) -> int:
         invoice = invoice.with_number(args.number)
     if args.version:
         invoice = invoice.replace(version=args.version)
+    provider = args.provider_tax_code or ("" if invoice.provider_tax_code or args.source != "sinvoice"
+                                          else VIETTEL_TAX_CODE)
+    if provider:
+        invoice = invoice.replace(provider_tax_code=provider)
     if not args.no_qr and invoice.number is not None and not invoice.qr_payload:
         invoice = invoice.replace(qr_payload=invoice_qr_payload(invoice))
     xml = build_xml(invoice, require_number=not args.draft)
@@ -96,6 +102,8 @@ def register(sub) -> None:
     p.add_argument("--from", dest="source", choices=["document", "sinvoice"], default="document")
     p.add_argument("--number", type=int, help="invoice number (SHDon) to give the invoice")
     p.add_argument("--version", choices=["2.1.0", "2.0.1"], help="XML version (PBan), default 2.1.0")
+    p.add_argument("--provider-tax-code", help="MSTTCGP, tax code of the e-invoice solution provider "
+                   "(default: Viettel's with --from sinvoice)")
     p.add_argument("--draft", action="store_true", help="allow an invoice without a number")
     p.add_argument("--no-qr", action="store_true", help="do not write DLQRCode")
     p.add_argument("-o", "--output", required=True, help="output XML file, or - for standard output")
