@@ -1,17 +1,18 @@
 """Canonical XML (C14N 1.0, 1.1, exclusive; with or without comments) of an element *in its document*.
 
 Why not just ``etree.tostring(el, method="c14n")``: lxml (4.9.3, 5.2.1, 6.x) canonicalises an inner
-element on a fake root whose descendants still point at namespace declarations of the real ancestors;
-when an ancestor declares a default namespace, libxml2 then emits a spurious ``xmlns=""`` on
-grandchildren (spec_xml_qr.md §3.5). Every ``SignedInfo``/``Object`` sits under ``<Signature
-xmlns="…xmldsig#">``, so it is hit on every signature. A ``deepcopy`` hides the bug but drops the
-*unused* namespace declarations of the ancestors, which inclusive C14N must render (a ``xmlns:ds`` on
-``HDon`` is part of the ``DLHDon`` digest).
+element on a fake root document whose descendants still point at namespace declarations outside it;
+libxml2's ``xmlSearchNs`` then finds those (via ancestors' ``ns`` pointers) instead of the copies on the
+fake root and the canonicaliser adds declarations: the spurious ``xmlns=""`` on grandchildren of an
+element in a default namespace (spec_xml_qr.md §3.5; every ``SignedInfo``/``Object`` sits under
+``<Signature xmlns="…xmldsig#">``), or redundant re-declarations. A ``deepcopy`` is no cure: it drops
+the *unused* namespaces of the ancestors, which inclusive C14N must render (a ``xmlns:ds`` on ``HDon``
+is part of the ``DLHDon`` digest), and lxml's copies show the same kind of errors.
 
-So: libxml2's canonicaliser (fast) when it is known to be right — no ancestor with a default
-namespace, no ``xml:*`` attribute to inherit, nothing to exclude — and otherwise a small pure-Python
-canonicaliser that works from lxml's in-scope namespaces. Tests check both against each other and
-against xmlsec1.
+The bug only ever *adds* namespace declarations, so: libxml2 in place (fast), kept when its output has
+no ``xmlns`` at all — the usual ``DLHDon`` of a namespace-free ``HDon`` — and otherwise a small
+pure-Python canonicaliser that works from lxml's in-scope namespaces (value-based, so immune). Tests
+check both against libxml2 on freshly parsed copies of random documents, and against xmlsec1.
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ def canonicalize(element, *, exclusive: bool = False, with_comments: bool = Fals
     """
     if exclude is not None and not _is_descendant_or_self(exclude, element):
         exclude = None
-    if _libxml2_is_safe(element, exclusive, version, exclude):
-        return etree.tostring(element, method="c14n", exclusive=exclusive, with_comments=with_comments,
-                              inclusive_ns_prefixes=list(inclusive_prefixes) or None)
+    if version == "1.0" and exclude is None and (exclusive or not _inherits_xml_attributes(element)):
+        out = etree.tostring(element, method="c14n", exclusive=exclusive, with_comments=with_comments,
+                             inclusive_ns_prefixes=list(inclusive_prefixes) or None)
+        if b"xmlns" not in out:
+            return out  # no namespace anywhere: nothing the lxml bug could have added
     return python_canonicalize(element, exclusive=exclusive, with_comments=with_comments,
                                inclusive_prefixes=inclusive_prefixes, exclude=exclude, version=version)
 
@@ -92,21 +95,13 @@ def _is_descendant_or_self(node, ancestor) -> bool:
     return False
 
 
-def _libxml2_is_safe(element, exclusive: bool, version: str, exclude) -> bool:
-    if version != "1.0" or exclude is not None:
-        return False
-    parent = element.getparent()
-    if parent is None:
-        return True
-    if parent.nsmap.get(None):
-        return False  # the lxml bug: default namespace declared above the element
-    if not exclusive:
-        node = parent
-        while node is not None:
-            if any(k.startswith(_XML_PREFIX) for k in node.attrib):
-                return False  # inherited xml:* attributes, which lxml does not render
-            node = node.getparent()
-    return True
+def _inherits_xml_attributes(element) -> bool:
+    node = element.getparent()
+    while node is not None:
+        if node.attrib and any(k.startswith(_XML_PREFIX) for k in node.attrib):
+            return True
+        node = node.getparent()
+    return False
 
 
 # --- the pure-Python canonicaliser ----------------------------------------------------------------

@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import logging
 import re
+import threading
 from copy import deepcopy
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -57,7 +58,17 @@ from .base import (
     md5_refusal,
     resolve_algorithm,
 )
-from .c14n import C14N_10, C14N_METHODS, EXC_C14N, C14NError, canonicalize, canonicalize_document
+from .c14n import (
+    C14N_10,
+    C14N_METHODS,
+    EXC_C14N,
+    C14NError,
+    _esc_attr,
+    _esc_text,
+    canonicalize,
+    canonicalize_document,
+    python_canonicalize,
+)
 from .certs import (
     issuer_string,
     serial_hex,
@@ -73,6 +84,7 @@ log = logging.getLogger(__name__)
 ICT = timezone(timedelta(hours=7), "GMT+7")
 ENVELOPED = DS_NS + "enveloped-signature"
 _DS = "{" + DS_NS + "}"
+_DS_ONLY = {None: DS_NS}
 ROLES = {"NBan": "seller", "NMua": "buyer", "CQT": "authority", "CCKSKhac": "other"}
 ID_ATTRIBUTES = ("Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id")
 
@@ -84,8 +96,11 @@ def _local(tag) -> str:
 
 
 def _child(parent, name: str):
+    """First child called ``name``, in no or any namespace."""
+    suffix = "}" + name
     for child in parent:
-        if _local(child.tag) == name:
+        tag = child.tag
+        if isinstance(tag, str) and (tag == name or tag.endswith(suffix)):
             return child
     return None
 
@@ -115,13 +130,19 @@ def element_path(el) -> str:
     return "/".join(reversed(names))
 
 
+_ID_XPATH = etree.XPath("//@Id | //@ID | //@id | //@xml:id")
+
+
 def _id_index(root) -> dict[str, list]:
+    """Elements by ``Id``/``ID``/``id``/``xml:id`` value (a list: duplicates are reported, not merged)."""
     index: dict[str, list] = {}
-    for el in root.iter(etree.Element):
-        for attr in ID_ATTRIBUTES:
-            value = el.get(attr)
-            if value is not None:
-                index.setdefault(value, []).append(el)
+    seen = set()
+    for value in _ID_XPATH(root):
+        el = value.getparent()
+        key = (str(value), id(el))
+        if key not in seen:  # an element with both Id and id of the same value counts once
+            seen.add(key)
+            index.setdefault(str(value), []).append(el)
     return index
 
 
@@ -140,7 +161,8 @@ def to_ict(moment: datetime) -> datetime:
 
 def format_signing_time(moment: datetime) -> str:
     """``SigningTime`` text: local GMT+7, seconds, no offset."""
-    return to_ict(moment).strftime("%Y-%m-%dT%H:%M:%S")
+    m = to_ict(moment)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
 
 
 _TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -192,9 +214,11 @@ def _unique_id(index: dict, wanted: str) -> str:
 
 def check_certificate_validity(cert: x509.Certificate, *moments: tuple[str, datetime]) -> None:
     """Raise :class:`CertificateValidityError` unless ``cert`` is valid at every ``(label, moment)``."""
-    not_before, not_after = validity(cert)
-    who = f"{subject_string(cert)} (serial {serial_hex(cert)})"
+    not_before, not_after = _cert_info(cert)[3]
     for label, moment in moments:
+        if not_before <= moment <= not_after:
+            continue
+        who = f"{subject_string(cert)} (serial {serial_hex(cert)})"
         if moment < not_before:
             raise CertificateValidityError(
                 f"the certificate {who} is not valid yet at the {label} {_fmt(moment)}: "
@@ -204,11 +228,25 @@ def check_certificate_validity(cert: x509.Certificate, *moments: tuple[str, date
                 f"the certificate {who} expired on {_fmt(not_after)}, before the {label} {_fmt(moment)}")
 
 
+_MATCHES: dict[tuple, bool] = {}
+
+
+def _seller_may_sign(cert_mst, seller: str, delegated: str) -> bool:
+    key = (cert_mst, seller, delegated)
+    ok = _MATCHES.get(key)
+    if ok is None:
+        ok = tax_code_matches(cert_mst, seller) or bool(delegated and tax_code_matches(cert_mst, delegated))
+        if len(_MATCHES) > 1024:
+            _MATCHES.clear()
+        _MATCHES[key] = ok
+    return ok
+
+
 def _check_seller_tax_code(dlhdon, cert, allow_mismatch: bool) -> None:
     seller = _text(dlhdon, "NDHDon", "NBan", "MST")
     delegated = _text(dlhdon, "TTChung", "MSTDVNUNLHDon")
-    cert_mst = subject_tax_code(cert)
-    if tax_code_matches(cert_mst, seller) or (delegated and tax_code_matches(cert_mst, delegated)):
+    cert_mst = _cert_info(cert)[2]
+    if _seller_may_sign(cert_mst, seller, delegated):
         return
     message = (f"the certificate's MST ({cert_mst or 'none in its subject'}) is not the seller's MST "
                f"(NBan/MST {seller or 'missing'}"
@@ -221,6 +259,82 @@ def _check_seller_tax_code(dlhdon, cert, allow_mismatch: bool) -> None:
         "(allow_mst_mismatch=True, CLI --allow-mst-mismatch)")
 
 
+def _skeleton(container, n_targets: int, enveloped: bool):
+    """An empty ``Signature`` (under ``container``, or detached when None)."""
+    sub = etree.SubElement
+    if container is None:
+        sig = etree.Element(_DS + "Signature", nsmap={None: DS_NS})
+    else:
+        sig = sub(container, _DS + "Signature", nsmap={None: DS_NS})
+    sig.set("Id", "")
+    signed_info = sub(sig, _DS + "SignedInfo")
+    sub(signed_info, _DS + "CanonicalizationMethod").set("Algorithm", C14N_10)
+    sub(signed_info, _DS + "SignatureMethod").set("Algorithm", "")
+    for i in range(n_targets + 1):
+        ref = sub(signed_info, _DS + "Reference")
+        ref.set("URI", "")
+        if enveloped and i < n_targets:
+            sub(sub(ref, _DS + "Transforms"), _DS + "Transform").set("Algorithm", ENVELOPED)
+        sub(ref, _DS + "DigestMethod").set("Algorithm", "")
+        sub(ref, _DS + "DigestValue")
+    sub(sig, _DS + "SignatureValue")
+    x509_data = sub(sub(sig, _DS + "KeyInfo"), _DS + "X509Data")
+    sub(x509_data, _DS + "X509SubjectName")
+    sub(x509_data, _DS + "X509Certificate")
+    obj = sub(sig, _DS + "Object")
+    obj.set("Id", "")
+    prop = sub(sub(obj, _DS + "SignatureProperties"), _DS + "SignatureProperty")
+    prop.set("Target", "")
+    sub(prop, _DS + "SigningTime")
+    return sig
+
+
+_skeletons = threading.local()
+
+
+def _new_signature(container, n_targets: int, enveloped: bool):
+    if DS_NS in container.nsmap.values():
+        # lxml would re-map a moved subtree to the ancestor's declaration of the dsig namespace
+        # (e.g. HDon xmlns:ds=…): build in place so that the Signature keeps its own default namespace.
+        return _skeleton(container, n_targets, enveloped)
+    cache = getattr(_skeletons, "cache", None)
+    if cache is None:
+        cache = _skeletons.cache = {}
+    template = cache.get((n_targets, enveloped))
+    if template is None:
+        template = cache[(n_targets, enveloped)] = _skeleton(None, n_targets, enveloped)
+    sig = deepcopy(template)
+    container.append(sig)
+    return sig
+
+
+def _written_c14n(signature_uri: str, digest_uri: str, refs, obj_id: str, target: str, signing_time: str):
+    """Inclusive C14N of our own ``SignedInfo`` (a function of the digest of the Object) and of the
+    ``Object``, written directly: valid when no namespace but dsig's default is in scope, which
+    :func:`add_signature` checks (else it canonicalises the tree). Every signature made here is
+    verified against the tree-based canonicaliser in the tests, so the two cannot drift apart."""
+    obj = (f'<Object xmlns="{DS_NS}" Id="{_esc_attr(obj_id)}"><SignatureProperties><SignatureProperty '
+           f'Target="{_esc_attr(target)}"><SigningTime>{_esc_text(signing_time)}</SigningTime>'
+           f'</SignatureProperty></SignatureProperties></Object>').encode()
+
+    def signed_info(obj_digest: str) -> bytes:
+        parts = [f'<SignedInfo xmlns="{DS_NS}"><CanonicalizationMethod Algorithm="{C14N_10}">'
+                 f'</CanonicalizationMethod><SignatureMethod Algorithm="{_esc_attr(signature_uri)}"></SignatureMethod>']
+        for uri, enveloped, method, digest in [*refs, ("#" + obj_id, False, digest_uri, obj_digest)]:
+            parts.append(f'<Reference URI="{_esc_attr(uri)}">')
+            if enveloped:
+                parts.append(f'<Transforms><Transform Algorithm="{ENVELOPED}"></Transform></Transforms>')
+            parts.append(f'<DigestMethod Algorithm="{_esc_attr(method)}"></DigestMethod>'
+                         f'<DigestValue>{digest}</DigestValue></Reference>')
+        parts.append("</SignedInfo>")
+        return "".join(parts).encode("utf-8")
+
+    return obj, signed_info
+
+
+_HASH_NEW = {name: getattr(hashlib, name) for name in HASHES}
+
+
 def add_signature(container, signer, targets, *, algorithm=None, signing_time: datetime | None = None,
                   signature_id: str, object_id: str, enveloped: bool = True,
                   property_target: str | None = None):
@@ -231,51 +345,71 @@ def add_signature(container, signer, targets, *, algorithm=None, signing_time: d
     to the target references. No check is done here (certificate, MST): callers do them.
     """
     algo = resolve_algorithm(algorithm, signer.key_type)
-    hash_name = algo.hash_name
-    sig = etree.SubElement(container, _DS + "Signature", nsmap={None: DS_NS})
+    new_hash, digest_uri = _HASH_NEW[algo.hash_name], algo.digest_uri
+    sig = _new_signature(container, len(targets), enveloped)
     sig.set("Id", signature_id)
-    signed_info = etree.SubElement(sig, _DS + "SignedInfo")
-    etree.SubElement(signed_info, _DS + "CanonicalizationMethod").set("Algorithm", C14N_10)
-    etree.SubElement(signed_info, _DS + "SignatureMethod").set("Algorithm", algo.signature_uri)
-    for target in targets:
-        ref = etree.SubElement(signed_info, _DS + "Reference")
-        ref.set("URI", "#" + target.get("Id"))
-        if enveloped:
-            transforms = etree.SubElement(ref, _DS + "Transforms")
-            etree.SubElement(transforms, _DS + "Transform").set("Algorithm", ENVELOPED)
-        etree.SubElement(ref, _DS + "DigestMethod").set("Algorithm", algo.digest_uri)
-        etree.SubElement(ref, _DS + "DigestValue").text = _b64(
-            hashlib.new(hash_name, canonicalize(target, exclude=sig if enveloped else None)).digest())
-    obj_ref = etree.SubElement(signed_info, _DS + "Reference")
-    obj_ref.set("URI", "#" + object_id)
-    etree.SubElement(obj_ref, _DS + "DigestMethod").set("Algorithm", algo.digest_uri)
-    obj_digest = etree.SubElement(obj_ref, _DS + "DigestValue")
-    value = etree.SubElement(sig, _DS + "SignatureValue")
-    x509_data = etree.SubElement(etree.SubElement(sig, _DS + "KeyInfo"), _DS + "X509Data")
-    etree.SubElement(x509_data, _DS + "X509SubjectName").text = subject_string(signer.certificate)
-    etree.SubElement(x509_data, _DS + "X509Certificate").text = _certificate_b64(signer.certificate)
-    obj = etree.SubElement(sig, _DS + "Object")
+    signed_info, value, key_info, obj = sig
+    signed_info[1].set("Algorithm", algo.signature_uri)
+    refs = signed_info[2:]
+    written = []
+    for ref, target in zip(refs, targets):
+        uri = "#" + target.get("Id")
+        ref.set("URI", uri)
+        ref[-2].set("Algorithm", digest_uri)
+        digest = _b64(new_hash(canonicalize(target, exclude=sig if enveloped else None)).digest())
+        ref[-1].text = digest
+        written.append((uri, enveloped, digest_uri, digest))
+    subject, cert_b64 = _cert_info(signer.certificate)[:2]
+    key_info[0][0].text = subject
+    key_info[0][1].text = cert_b64
     obj.set("Id", object_id)
-    prop = etree.SubElement(etree.SubElement(obj, _DS + "SignatureProperties"), _DS + "SignatureProperty")
-    prop.set("Target", property_target or "#" + signature_id)
-    etree.SubElement(prop, _DS + "SigningTime").text = format_signing_time(signing_time or datetime.now(ICT))
-    obj_digest.text = _b64(hashlib.new(hash_name, canonicalize(obj)).digest())
-    value.text = _b64(signer.sign(canonicalize(signed_info), algo.name))
+    prop = obj[0][0]
+    target_text = property_target or "#" + signature_id
+    prop.set("Target", target_text)
+    time_text = format_signing_time(signing_time or datetime.now(ICT))
+    prop[0].text = time_text
+    obj_ref = refs[-1]
+    obj_ref.set("URI", "#" + object_id)
+    obj_ref[-2].set("Algorithm", digest_uri)
+    if sig.nsmap == _DS_ONLY:  # nothing in scope but dsig's default namespace
+        obj_c14n, signed_info_c14n = _written_c14n(
+            algo.signature_uri, digest_uri, written, object_id, target_text, time_text)
+        obj_ref[-1].text = obj_digest = _b64(new_hash(obj_c14n).digest())
+        data = signed_info_c14n(obj_digest)
+    else:
+        obj_ref[-1].text = _b64(new_hash(python_canonicalize(obj)).digest())
+        data = python_canonicalize(signed_info)
+    value.text = _b64(signer.sign(data, algo.name))
     return sig
 
 
-_CERT_B64: dict[int, tuple[x509.Certificate, str]] = {}
+_CERT_INFO: dict[int, tuple] = {}
 
 
-def _certificate_b64(cert: x509.Certificate) -> str:
-    cached = _CERT_B64.get(id(cert))
+def _cert_info(cert: x509.Certificate) -> tuple:
+    """``(RFC 4514 subject, base64 DER, MST, (not_before, not_after))`` of a signer's certificate,
+    cached per certificate object."""
+    cached = _CERT_INFO.get(id(cert))
     if cached is None or cached[0] is not cert:
         from cryptography.hazmat.primitives.serialization import Encoding  # noqa: PLC0415
-        cached = (cert, _b64(cert.public_bytes(Encoding.DER)))
-        if len(_CERT_B64) > 64:
-            _CERT_B64.clear()
-        _CERT_B64[id(cert)] = cached
-    return cached[1]
+
+        cached = (cert, subject_string(cert), _b64(cert.public_bytes(Encoding.DER)), subject_tax_code(cert),
+                  validity(cert))
+        if len(_CERT_INFO) > 64:
+            _CERT_INFO.clear()
+        _CERT_INFO[id(cert)] = cached
+    return cached[1:]
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+def _ids_unique_in(serialized: bytes, ids) -> bool:
+    """True if each Id (plain characters) occurs once as a quoted attribute value in lxml output:
+    lxml writes every attribute value in double quotes, and values of plain characters literally, so
+    another attribute with the same value would show up as a second occurrence. Text that merely
+    contains ``"id"`` only makes this answer False (the caller then uses the exact index)."""
+    return all(_SAFE_ID.match(i) and serialized.count(b'"' + i.encode("ascii") + b'"') == 1 for i in ids)
 
 
 def sign_invoice(xml, signer, *, algorithm: str | None = None, signing_time: datetime | None = None,
@@ -283,7 +417,10 @@ def sign_invoice(xml, signer, *, algorithm: str | None = None, signing_time: dat
                  at: datetime | None = None, signature_id: str | None = None) -> bytes:
     """Sign an ``HDon`` as the seller; return the signed document (UTF-8, with XML declaration).
 
-    ``xml``: bytes/str (parsed safely) or an lxml tree/element (copied, never modified).
+    ``xml``: bytes/str (parsed safely) or an lxml tree/element. A tree (or root element) is used in
+    place, without a copy, and left exactly as it was: the signature is added, serialised with the
+    document, then removed (so do not read the same tree from another thread meanwhile); an inner
+    element is copied first.
     ``algorithm``: ``rsa-sha256`` (default for RSA keys), ``rsa-sha1``, ``ecdsa-sha256`` (default
     for EC keys); MD5 is refused. ``signing_time``: default now; naive = GMT+7. The certificate
     must be valid at the signing time and at ``at`` (default now). The certificate's MST must be the
@@ -295,7 +432,24 @@ def sign_invoice(xml, signer, *, algorithm: str | None = None, signing_time: dat
     and :class:`SigningError` subclasses for refusals.
     """
     algo = resolve_algorithm(algorithm, signer.key_type)
-    tree = _to_tree(xml)
+    if isinstance(xml, etree._ElementTree) or (isinstance(xml, etree._Element) and xml.getparent() is None):
+        # the caller's own tree, used in place and left as it was (see _restore): a copy would cost
+        # a tenth of the XML work
+        tree = xml if isinstance(xml, etree._ElementTree) else xml.getroottree()
+        added: list = []
+        try:
+            return _sign_tree(tree, signer, algo, signing_time, seller_tax_code_check, allow_mst_mismatch,
+                              at, signature_id, added)
+        finally:
+            for parent, child in reversed(added):
+                parent.remove(child)
+    return _sign_tree(_to_tree(xml), signer, algo, signing_time, seller_tax_code_check, allow_mst_mismatch,
+                      at, signature_id, [])
+
+
+def _sign_tree(tree, signer, algo, signing_time, seller_tax_code_check, allow_mst_mismatch, at,
+               signature_id, added: list) -> bytes:
+    """:func:`sign_invoice` on a tree it may modify; ``added`` collects ``(parent, child)`` it adds."""
     root = tree.getroot()
     if _local(root.tag) != "HDon":
         raise ValidationError.at(_local(root.tag), f"the root element is {_local(root.tag)}, not HDon")
@@ -307,9 +461,6 @@ def sign_invoice(xml, signer, *, algorithm: str | None = None, signing_time: dat
         raise ValidationError.at(
             "HDon/DLHDon/@Id", "missing or blank: the seller's signature refers to DLHDon by its Id "
             "(e.g. <DLHDon Id=\"data\">)")
-    index = _id_index(root)
-    if len(index[dl_id]) > 1:
-        raise ValidationError.at("HDon/DLHDon/@Id", f"the Id {dl_id!r} is used by {len(index[dl_id])} elements")
     now = to_ict(at) if at is not None else datetime.now(ICT)
     when = to_ict(signing_time).replace(microsecond=0) if signing_time is not None else now.replace(microsecond=0)
     check_certificate_validity(signer.certificate, ("signing time", when), ("current time", now))
@@ -319,21 +470,35 @@ def sign_invoice(xml, signer, *, algorithm: str | None = None, signing_time: dat
     dscks = _child(root, "DSCKS")
     if dscks is None:
         dscks = etree.SubElement(root, _same_ns(root, "DSCKS"))
+        added.append((root, dscks))
     nban = _child(dscks, "NBan")
     if nban is None:
         nban = etree.Element(_same_ns(root, "NBan"))
         dscks.insert(0, nban)
+        added.append((dscks, nban))
     if any(_local(c.tag) == "Signature" for c in nban):
         raise SigningError("HDon/DSCKS/NBan already holds a signature: this invoice is already signed")
-    signature_id = signature_id or _unique_id(index, "seller")
-    if signature_id in index:
-        raise ValidationError.at("Signature/@Id", f"the Id {signature_id!r} is already used in the document")
-    object_id = _unique_id(index, "SigningTime")
-    if object_id == signature_id:
-        object_id = _unique_id({**index, object_id: []}, "SigningTime")
-    add_signature(nban, signer, [dlhdon], algorithm=algo, signing_time=when,
-                  signature_id=signature_id, object_id=object_id)
-    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+    # Ids: optimistic "seller"/"SigningTime", checked on the output bytes (cheap); on any doubt, an
+    # exact index of the document's Ids and a second signature with free Ids.
+    sig_id = signature_id or "seller"
+    obj_id = "SigningTime" if sig_id != "SigningTime" else "SigningTime-2"
+    index = None
+    while True:
+        sig = add_signature(nban, signer, [dlhdon], algorithm=algo, signing_time=when,
+                            signature_id=sig_id, object_id=obj_id)
+        added.append((nban, sig))
+        out = etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+        if index is not None or _ids_unique_in(out, (dl_id, sig_id, obj_id)):
+            return out
+        added.pop()
+        nban.remove(sig)
+        index = _id_index(root)
+        if len(index.get(dl_id, ())) > 1:
+            raise ValidationError.at("HDon/DLHDon/@Id", f"the Id {dl_id!r} is used by {len(index[dl_id])} elements")
+        if signature_id and signature_id in index:
+            raise ValidationError.at("Signature/@Id", f"the Id {signature_id!r} is already used in the document")
+        sig_id = signature_id or _unique_id(index, "seller")
+        obj_id = _unique_id({**index, sig_id: []}, "SigningTime")
 
 
 # --- verification ---------------------------------------------------------------------------------

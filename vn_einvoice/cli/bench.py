@@ -1,0 +1,196 @@
+"""``vn-einvoice bench <name>``: benchmarks that print figures, one entry of ``BENCHES`` each.
+
+To add one (e.g. ``build``): write ``_configure_x(parser)`` and ``_run_x(args) -> int`` and add
+``BENCHES["x"] = Bench("help", _configure_x, _run_x)`` below; ``register`` picks it up.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Bench:
+    help: str
+    configure: Callable  # (argparse.ArgumentParser) -> None
+    run: Callable  # (argparse.Namespace) -> int
+
+
+BENCHES: dict[str, Bench] = {}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="benchmarks (" + ", ".join(BENCHES) + ")",
+                       description="Benchmarks; the last line of each is machine-readable.")
+    benches = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
+    for name, bench in BENCHES.items():
+        bp = benches.add_parser(name, help=bench.help)
+        bench.configure(bp)
+        bp.set_defaults(func=bench.run)
+
+
+def pin_to_one_core() -> str:
+    """Run on a single CPU when the OS allows it; say which."""
+    try:
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    except (AttributeError, OSError):
+        return "not pinned (single thread)"
+
+
+def rates(funcs: dict[str, Callable[[], object]], seconds: float, slice_s: float = 0.05) -> dict[str, float]:
+    """Calls per second of CPU time of each function, measured in alternating slices of ``slice_s``
+    for about ``seconds`` each, so that all see the same machine state (caches, CPU frequency)."""
+    for func in funcs.values():
+        func()  # warm-up
+    counts = dict.fromkeys(funcs, 0)
+    spent = dict.fromkeys(funcs, 0.0)
+    clock = time.thread_time  # CPU time of this thread: other processes do not count
+    while min(spent.values()) < seconds:
+        for name, func in funcs.items():
+            n, start = 0, clock()
+            deadline = start + slice_s
+            while True:
+                func()
+                n += 1
+                now = clock()
+                if now >= deadline:
+                    break
+            counts[name] += n
+            spent[name] += now - start
+    return {name: counts[name] / spent[name] for name in funcs}
+
+
+# --- bench sign -----------------------------------------------------------------------------------
+
+SELLER_MST = "0312345673"
+
+
+def make_sample_hdon(lines: int = 20) -> bytes:
+    """An unsigned ``HDon`` (bytes) of :func:`make_sample_invoice`, built by :func:`vn_einvoice.xml.build_xml`."""
+    from ..xml import build_xml
+
+    return build_xml(make_sample_invoice(lines))
+
+
+def _configure_sign(p) -> None:
+    p.add_argument("--lines", type=int, default=20, help="invoice lines (default 20)")
+    p.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement (default 3)")
+
+
+def _run_sign(args) -> int:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from lxml import etree
+
+    from ..sandbox.testca import make_seller_certificate, make_test_ca, p12_bytes
+    from ..signing.pkcs12 import Pkcs12Signer
+    from ..signing.xmldsig import sign_invoice, verify_invoice
+
+    where = pin_to_one_core()
+    ca = make_test_ca()
+    key, cert = make_seller_certificate(ca, SELLER_MST, "CÔNG TY TNHH GIẢI PHÁP MẪU", "rsa", 2048)
+    signer = Pkcs12Signer(p12_bytes(key, cert, [ca.certificate], "bench"), "bench")
+    unsigned = make_sample_hdon(args.lines)
+    tree = etree.ElementTree(etree.fromstring(unsigned))  # built once, as an ERP keeps its tree
+    signed = sign_invoice(tree, signer)
+    if not verify_invoice(signed).valid:  # pragma: no cover - would be a bug
+        print("error: the benchmark's signed invoice does not verify")
+        return 1
+    payload = b"x" * 1024  # about the size of a canonical SignedInfo
+
+    measured = rates({
+        "raw": lambda: key.sign(payload, padding.PKCS1v15(), hashes.SHA256()),
+        "signed": lambda: sign_invoice(tree, signer),
+    }, args.seconds)
+    raw, signed_rate = measured["raw"], measured["signed"]
+    from_bytes = rates({"raw": lambda: key.sign(payload, padding.PKCS1v15(), hashes.SHA256()),
+                        "bytes": lambda: sign_invoice(unsigned, signer)}, max(args.seconds / 3, 0.1))["bytes"]
+    print(f"invoice: {args.lines} lines, {len(unsigned)} bytes unsigned, {len(signed)} bytes signed; "
+          f"PKCS#12 RSA-2048 rsa-sha256; {where}; CPU time of this thread")
+    print(f"per signed invoice (lxml tree in, signed bytes out): {1000 / signed_rate:.3f} ms; "
+          f"per raw RSA-2048 signature: {1000 / raw:.3f} ms; XML work {1000 / signed_rate - 1000 / raw:.3f} ms")
+    print(f"from unsigned bytes (parse included): {from_bytes:.2f}/s, ratio {from_bytes / raw:.2f}")
+    print(f"signed/s={signed_rate:.2f} raw_rsa/s={raw:.2f} ratio={signed_rate / raw:.2f}")
+    return 0
+
+
+BENCHES["sign"] = Bench("sign a sample invoice repeatedly (PKCS#12, RSA-2048, SHA-256) vs raw RSA",
+                        _configure_sign, _run_sign)
+
+
+# --- bench build ----------------------------------------------------------------------------------
+
+
+def make_sample_invoice(lines: int = 20):
+    """A complete invoice with ``lines`` goods lines at 10/8/5/0 %, KCT and KKKNT, a discount and a note."""
+    from ..amounts import complete
+    from ..codes import TaxRate
+    from ..document import Invoice, Line, LineKind, Party
+
+    codes = ("10%", "8%", "5%", "0%", "KCT", "KKKNT")
+    items = [
+        Line(f"Mặt hàng số {i} — bút bi, giấy A4 & mực in <loại tốt>", code=f"SP{i:04d}", unit="Hộp",
+             quantity=Decimal(i), unit_price=Decimal(15000 + 250 * i), amount=Decimal(i * (15000 + 250 * i)),
+             tax_rate=TaxRate(codes[i % len(codes)]))
+        for i in range(1, (lines - 2 if lines >= 3 else max(lines, 1)) + 1)
+    ]
+    if lines >= 3:
+        items.append(Line("Chiết khấu thương mại", kind=LineKind.DISCOUNT, amount=Decimal(10000),
+                          tax_rate=TaxRate("10%")))
+        items.append(Line("Hàng giao theo hợp đồng số 01/2026/HĐMB", kind=LineKind.NOTE))
+    return complete(Invoice(
+        template="1", symbol="C26TAA", issue_date=date(2026, 3, 15), number=1, payment_method="TM/CK",
+        seller=Party(name="CÔNG TY TNHH GIẢI PHÁP MẪU", tax_code=SELLER_MST,
+                     address="12 Đường Số 1, Phường Sài Gòn, TP. Hồ Chí Minh"),
+        buyer=Party(name="CÔNG TY CỔ PHẦN KHÁCH HÀNG MẪU", tax_code="0101234565",
+                    address="1 Phố Tràng Tiền, Hà Nội"),
+        lines=tuple(items), provider_tax_code="0100109106",
+    ))
+
+
+def bench_build(lines: int = 20, seconds: float = 3.0) -> dict:
+    """Invoices/second of ``build_xml`` (document checks, tree, structural validation, serialisation)
+    against plain ``lxml.etree.tostring`` of the same tree built once."""
+    from lxml import etree
+
+    from ..xml import build_tree, build_xml
+
+    invoice = make_sample_invoice(lines)
+    xml = build_xml(invoice)
+    root = build_tree(invoice)
+    if etree.tostring(root, xml_declaration=True, encoding="UTF-8") != xml:  # pragma: no cover - a bug
+        raise AssertionError("build_xml and the baseline serialise different documents")
+    measured = rates({
+        "built": lambda: build_xml(invoice),
+        "serialize_only": lambda: etree.tostring(root, xml_declaration=True, encoding="UTF-8"),
+    }, seconds)
+    built, base = measured["built"], measured["serialize_only"]
+    return {"lines": len(invoice.lines), "bytes": len(xml), "built_per_s": built, "serialize_only_per_s": base,
+            "ratio": built / base}
+
+
+def _configure_build(p) -> None:
+    p.add_argument("--lines", type=int, default=20, help="invoice lines (default 20)")
+    p.add_argument("--seconds", type=float, default=3.0, help="seconds per measurement (default 3)")
+
+
+def _run_build(args) -> int:
+    where = pin_to_one_core()
+    r = bench_build(args.lines, args.seconds)
+    print(f"invoice: {r['lines']} lines, {r['bytes']} bytes; build_xml with checks vs lxml tostring "
+          f"of the same tree; {where}")
+    print(f"per built invoice: {1000 / r['built_per_s']:.3f} ms; per plain serialisation: "
+          f"{1000 / r['serialize_only_per_s']:.3f} ms")
+    print(f"built/s={r['built_per_s']:.2f} serialize_only/s={r['serialize_only_per_s']:.2f} ratio={r['ratio']:.4f}")
+    return 0
+
+
+BENCHES["build"] = Bench("build and serialise a sample invoice repeatedly (build_xml with checks) "
+                         "vs plain lxml serialisation", _configure_build, _run_build)

@@ -1,0 +1,167 @@
+"""``vn-einvoice sign`` and ``vn-einvoice verify``.
+
+Secrets come from environment variables named on the command line (``--password-env``,
+``--pin-env``), never from arguments, and are never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from ..errors import EInvoiceError
+
+SIGN_ALGORITHMS = ("rsa-sha256", "rsa-sha1", "ecdsa-sha256")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "sign", help="sign an HDon as the seller (PKCS#12 file or PKCS#11 token)",
+        description="Sign the seller's signature (HDon/DSCKS/NBan) with a PKCS#12 file or a PKCS#11 "
+                    "token/HSM. Nothing is written if signing is refused.")
+    p.add_argument("input", metavar="IN.xml")
+    p.add_argument("-o", "--output", metavar="OUT.xml", required=True)
+    p12 = p.add_argument_group("PKCS#12 file")
+    p12.add_argument("--p12", metavar="FILE", help="PKCS#12 (.p12/.pfx) file with the key and certificate")
+    p12.add_argument("--password-env", metavar="VAR", help="environment variable holding the PKCS#12 password")
+    p11 = p.add_argument_group("PKCS#11 token or HSM")
+    p11.add_argument("--pkcs11-module", metavar="SO", help="the token's PKCS#11 library")
+    p11.add_argument("--token-label", metavar="L")
+    p11.add_argument("--key-label", metavar="K")
+    p11.add_argument("--key-id", metavar="HEX")
+    p11.add_argument("--pin-env", metavar="VAR", help="environment variable holding the token PIN")
+    p11.add_argument("--cert", metavar="PEM", help="certificate file, if it is not on the token")
+    p.add_argument("--algorithm", choices=SIGN_ALGORITHMS,
+                   help="default rsa-sha256 (ecdsa-sha256 for an EC key)")
+    p.add_argument("--signing-time", metavar="ISO",
+                   help="SigningTime, e.g. 2026-03-15T09:30:00 (GMT+7 unless an offset is given); default now")
+    p.add_argument("--allow-mst-mismatch", action="store_true",
+                   help="sign even if the certificate's MST is not the seller's MST")
+    p.set_defaults(func=cmd_sign)
+
+    v = sub.add_parser(
+        "verify", help="check every signature of an HDon (exit 0 only if all are valid)",
+        description="Check every signature under HDon/DSCKS (seller, buyer, tax authority): references, "
+                    "signature values, certificates at the signing time, seller MST.")
+    v.add_argument("input", metavar="FILE.xml")
+    v.add_argument("--json", action="store_true", help="machine-readable report")
+    v.add_argument("--trusted-ca", metavar="PEM", action="append", default=[],
+                   help="CA certificate(s) the signers must chain to (repeatable); default: trust not judged")
+    v.add_argument("--at", metavar="ISO", help="time to judge certificates of signatures without SigningTime")
+    v.set_defaults(func=cmd_verify)
+
+
+def _secret(var: str | None, what: str) -> str:
+    if not var:
+        raise EInvoiceError(f"give the name of the environment variable holding the {what} "
+                            f"(--{'password' if what == 'password' else 'pin'}-env VAR)")
+    value = os.environ.get(var)
+    if value is None:
+        raise EInvoiceError(f"the environment variable {var} (the {what}) is not set")
+    return value
+
+
+def _parse_time(text: str, option: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise EInvoiceError(f"{option}: {text!r} is not an ISO date and time (2026-03-15T09:30:00)") from None
+
+
+def make_signer(args):
+    """The signer described by the command-line options (PKCS#12 or PKCS#11)."""
+    if args.p12 and args.pkcs11_module:
+        raise EInvoiceError("give either --p12 or --pkcs11-module, not both")
+    if args.p12:
+        from ..signing.pkcs12 import Pkcs12Signer
+
+        return Pkcs12Signer(args.p12, _secret(args.password_env, "password"))
+    if args.pkcs11_module:
+        if not args.token_label:
+            raise EInvoiceError("--pkcs11-module needs --token-label")
+        if not (args.key_label or args.key_id):
+            raise EInvoiceError("--pkcs11-module needs --key-label or --key-id")
+        from ..signing.pkcs11 import Pkcs11Signer
+
+        return Pkcs11Signer(args.pkcs11_module, args.token_label, _secret(args.pin_env, "PIN"),
+                            key_label=args.key_label, key_id=args.key_id, cert_pem=args.cert)
+    raise EInvoiceError("give a key: --p12 FILE --password-env VAR, or --pkcs11-module SO --token-label L "
+                        "(--key-label K | --key-id HEX) --pin-env VAR")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path = path.resolve()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cmd_sign(args) -> int:
+    from ..signing.certs import serial_hex, subject_string, subject_tax_code
+    from ..signing.xmldsig import sign_invoice
+
+    data = Path(args.input).read_bytes()
+    signing_time = _parse_time(args.signing_time, "--signing-time") if args.signing_time else None
+    with make_signer(args) as signer:
+        signed = sign_invoice(data, signer, algorithm=args.algorithm, signing_time=signing_time,
+                              allow_mst_mismatch=args.allow_mst_mismatch)
+        cert = signer.certificate
+    _write_atomically(Path(args.output), signed)
+    print(f"signed {args.input} -> {args.output}")
+    print(f"  signer: {subject_string(cert)} (MST {subject_tax_code(cert) or '-'}, serial {serial_hex(cert)})")
+    return 0
+
+
+def _yes_no(value) -> str:
+    return "-" if value is None else ("yes" if value else "NO")
+
+
+def print_report(report, name: str, out=sys.stdout) -> None:
+    """Human-readable verification report."""
+    print(f"{name}: {'VALID' if report.valid else 'INVALID'}", file=out)
+    if report.symbol:
+        coded = f"coded, MCCQT {report.mccqt}" if report.mccqt else ("coded, no MCCQT yet" if report.coded
+                                                                   else "not coded")
+        print(f"  invoice {report.symbol} seller MST {report.seller_tax_code or '-'} ({coded})", file=out)
+    for problem in report.problems:
+        print(f"  problem: {problem}", file=out)
+    for s in report.signatures:
+        print(f"  {s.role} signature {s.path}{' Id=' + s.signature_id if s.signature_id else ''}: "
+              f"{'valid' if s.valid else 'INVALID'}", file=out)
+        print(f"    signed by: {s.subject or '-'}", file=out)
+        print(f"    MST {s.subject_tax_code or '-'}, serial {s.serial or '-'}, issuer {s.issuer or '-'}", file=out)
+        when = s.signing_time_text or "-"
+        print(f"    signed at: {when} (GMT+7 unless stated); certificate valid then: "
+              f"{_yes_no(s.certificate_valid_at_signing_time)}"
+              + (f" ({s.not_before:%Y-%m-%d} .. {s.not_after:%Y-%m-%d})" if s.not_before else ""), file=out)
+        if s.trusted is not None:
+            print(f"    chains to a trusted CA: {_yes_no(s.trusted)}", file=out)
+        print(f"    algorithm: {s.algorithm or s.signature_method or '-'}", file=out)
+        for ref in s.references:
+            uri = ref.uri or '""'
+            print(f"    reference {uri} -> {ref.target or '?'}: {'ok' if ref.valid else 'FAILED'}", file=out)
+        for problem in s.problems:
+            print(f"    problem: {problem}", file=out)
+
+
+def cmd_verify(args) -> int:
+    from ..signing.certs import load_certificate
+    from ..signing.xmldsig import verify_invoice
+
+    anchors = [load_certificate(Path(p).read_bytes()) for p in args.trusted_ca]
+    at = _parse_time(args.at, "--at") if args.at else None
+    report = verify_invoice(Path(args.input).read_bytes(), at=at, trusted_certificates=anchors or None)
+    if args.json:
+        print(json.dumps({"file": args.input, **report.to_dict()}, ensure_ascii=False, indent=2))
+    else:
+        print_report(report, args.input)
+    return 0 if report.valid else 1
