@@ -785,3 +785,21 @@ def test_inherited_namespaces_and_xml_lang_in_random_documents():
             assert rest == _START_TAG.match(etree.tostring(copy, method="c14n", with_comments=False)).group(2)
             checked += 1
     assert checked > 50
+
+
+# --- the test helper for external tools -----------------------------------------------------------
+
+def test_require_tool_skips_locally_and_fails_under_ci(monkeypatch, tmp_path):
+    import tools
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="'no-such-tool-vn' .* is missing"):
+        tools.require_tool("no-such-tool-vn")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true but the command 'no-such-tool-vn'"):
+        tools.require_tool("no-such-tool-vn")
+    assert tools.require_tool("sh").endswith("/sh")
+    fake = tmp_path / "libsofthsm2.so"
+    fake.write_bytes(b"")
+    monkeypatch.setenv("SOFTHSM2_MODULE", str(fake))
+    assert tools.softhsm_module() == str(fake)

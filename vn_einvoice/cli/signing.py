@@ -125,8 +125,9 @@ def _yes_no(value) -> str:
     return "-" if value is None else ("yes" if value else "NO")
 
 
-def print_report(report, name: str, out=sys.stdout) -> None:
+def print_report(report, name: str, out=None) -> None:
     """Human-readable verification report."""
+    out = out or sys.stdout
     print(f"{name}: {'VALID' if report.valid else 'INVALID'}", file=out)
     if report.symbol:
         coded = f"coded, MCCQT {report.mccqt}" if report.mccqt else ("coded, no MCCQT yet" if report.coded
