@@ -317,6 +317,37 @@ class AccountMove(models.Model):
             for rate, base in bases.items()
         )
 
+    def _l10n_vn_einvoice_related(self):
+        """``TTHDLQuan`` of this invoice (None for an ordinary one): a credit note adjusts the invoice it
+        reverses. Corrections made with the wizards override this (models/account_move_correction.py)."""
+        self.ensure_one()
+        if self.move_type != 'out_refund':
+            return None
+        origin = self.reversed_entry_id
+        return doc.RelatedInvoice(
+            relation=doc.RelationKind.ADJUSTMENT, template=origin.l10n_vn_einvoice_template_id.code,
+            symbol=origin.l10n_vn_einvoice_series_id.symbol, number=str(origin.l10n_vn_einvoice_number),
+            issue_date=origin.invoice_date,
+            invoice_type=(doc.RelatedInvoiceType.LEGACY_OTHER
+                          if origin.l10n_vn_einvoice_template_id.regime == 'legacy'
+                          else doc.RelatedInvoiceType.DECREE_123),
+            note=(self.ref or _('Decrease adjustment'))[:255],
+        )
+
+    def _l10n_vn_einvoice_corrected(self):
+        """``[(invoice, lifecycle event)]``: the issued invoices this one corrects, moved when it is issued."""
+        self.ensure_one()
+        if self.move_type == 'out_refund' and self.reversed_entry_id:
+            return [(self.reversed_entry_id, lifecycle.Event.ADJUST)]
+        return []
+
+    def _l10n_vn_einvoice_role(self):
+        """What this invoice is for the life cycle (an adjustment invoice is never corrected itself, …)."""
+        self.ensure_one()
+        if self.move_type == 'out_refund' and self.reversed_entry_id:
+            return lifecycle.Role.ADJUSTMENT
+        return lifecycle.Role.ORIGINAL
+
     def _l10n_vn_einvoice_document(self, number=None):
         """The library document of this invoice (``number`` given at issue time)."""
         self.ensure_one()
@@ -324,18 +355,7 @@ class AccountMove(models.Model):
         sign = -1 if self.move_type == 'out_refund' else 1
         lines = self._l10n_vn_einvoice_lines(sign)
         series = self.l10n_vn_einvoice_series_id
-        related = None
-        if self.move_type == 'out_refund':
-            origin = self.reversed_entry_id
-            related = doc.RelatedInvoice(
-                relation=doc.RelationKind.ADJUSTMENT, template=origin.l10n_vn_einvoice_template_id.code,
-                symbol=origin.l10n_vn_einvoice_series_id.symbol, number=str(origin.l10n_vn_einvoice_number),
-                issue_date=origin.invoice_date,
-                invoice_type=(doc.RelatedInvoiceType.LEGACY_OTHER
-                              if origin.l10n_vn_einvoice_template_id.regime == 'legacy'
-                              else doc.RelatedInvoiceType.DECREE_123),
-                note=(self.ref or _('Decrease adjustment'))[:255],
-            )
+        related = self._l10n_vn_einvoice_related()
         invoice = doc.Invoice(
             template=series.template_id.code, symbol=series.symbol, issue_date=self.invoice_date,
             seller=self._l10n_vn_einvoice_seller(company), buyer=self._l10n_vn_einvoice_buyer(), lines=lines,
@@ -477,10 +497,10 @@ class AccountMove(models.Model):
             'res_model': self._name, 'res_id': self.id, 'res_field': 'l10n_vn_einvoice_xml',
         })
         self.invalidate_recordset(['l10n_vn_einvoice_xml', 'l10n_vn_einvoice_xml_id'])
-        if self.move_type == 'out_refund':
-            origin = self.reversed_entry_id
-            o_state, o_sign = lifecycle.transition(origin.l10n_vn_einvoice_state, lifecycle.Event.ADJUST,
-                                                   origin.l10n_vn_einvoice_sign_status)
+        for origin, event in self._l10n_vn_einvoice_corrected():
+            o_state, o_sign = lifecycle.transition(origin.l10n_vn_einvoice_state, event,
+                                                   origin.l10n_vn_einvoice_sign_status,
+                                                   role=origin._l10n_vn_einvoice_role())
             origin.with_context(l10n_vn_einvoice_internal=True).write({
                 'l10n_vn_einvoice_state': o_state.value, 'l10n_vn_einvoice_sign_status': o_sign.value})
         self.message_post(
