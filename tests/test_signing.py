@@ -295,6 +295,12 @@ def test_rsa_algorithms(signer, unsigned, algorithm, sig_uri, digest):
     assert report.valid and report.seller.algorithm == algorithm
 
 
+def test_rsa_sha512_verifies(signer, unsigned):
+    report = verify_invoice(sign_invoice(unsigned, signer, algorithm="rsa-sha512"))
+    assert report.valid and report.seller.algorithm == "rsa-sha512"
+    assert report.seller.references[0].digest_method == "http://www.w3.org/2001/04/xmlenc#sha512"
+
+
 def test_ecdsa_signature(ec_signer, unsigned):
     out = sign_invoice(unsigned, ec_signer)
     sig = _sig(out)

@@ -201,3 +201,31 @@ def test_tax_authority_signature_made_by_xmlsec1(xmlsec1, pki, unsigned, tmp_pat
         path.write_bytes(signed)
         result = xmlsec_verify(xmlsec1, path, "--trusted-pem", pki["ca_pem"], "--node-xpath", xpath)
         assert result.returncode == 0, (xpath, result.stderr)
+
+
+@pytest.mark.parametrize("uri, method, transforms", [
+    # C14N 1.1 for SignedInfo and the data
+    ("#data", "http://www.w3.org/2006/12/xml-c14n11", "http://www.w3.org/2006/12/xml-c14n11"),
+    # an XPointer reference keeps comments: the comment in DLHDon is signed
+    ("#xpointer(id('data'))", "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+     "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"),
+    # the whole document (URI=""), enveloped
+    ("", "http://www.w3.org/TR/2001/REC-xml-c14n-20010315", None),
+])
+def test_other_reference_forms_signed_by_xmlsec1(xmlsec1, pki, tmp_path, uri, method, transforms):
+    def edit(text: bytes) -> bytes:
+        text = text.replace(b'<CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>',
+                            f'<CanonicalizationMethod Algorithm="{method}"/>'.encode())
+        text = text.replace(b'<Reference URI="#data">', f'<Reference URI="{uri}">'.encode())
+        if transforms:
+            text = text.replace(b'enveloped-signature"/></Transforms>',
+                                f'enveloped-signature"/><Transform Algorithm="{transforms}"/></Transforms>'.encode())
+        return text.replace(b"<TTChung>", b"<TTChung><!--c-->")
+
+    signed = xmlsec_sign(xmlsec1, pki, "rsa", _template(tmp_path, edit=edit))
+    report = verify_invoice(signed)
+    assert report.valid, report.all_problems()
+    assert report.seller.references[0].target == ("document" if uri == "" else "HDon/DLHDon")
+    changed_comment = verify_invoice(signed.replace(b"<!--c-->", b"<!--d-->")).valid
+    assert changed_comment is (not uri.startswith("#xpointer"))  # "" and bare names drop comments
+    assert not verify_invoice(signed.replace(b"<SHDon>123<", b"<SHDon>124<")).valid

@@ -888,7 +888,8 @@ def verify_invoice(xml_bytes: bytes | str, *, at: datetime | None = None,
     for _sig, sig_report in checked:
         if sig_report.role != "seller":
             continue
-        if dlhdon is None or not any(r.valid and _ref_target_is(r, index, dlhdon) for r in sig_report.references):
+        if dlhdon is None or not any(r.valid and (r.target == "document" or _ref_target_is(r, index, dlhdon))
+                                     for r in sig_report.references):
             sig_report.problems.append("it does not cover HDon/DLHDon (the invoice data)")
         if dlhdon is not None and sig_report.subject is not None:
             delegated = _text(dlhdon, "TTChung", "MSTDVNUNLHDon")
@@ -900,7 +901,7 @@ def verify_invoice(xml_bytes: bytes | str, *, at: datetime | None = None,
                     f"seller's MST (NBan/MST {seller or 'missing'})")
     if mccqt is not None:
         covering = [s for s in report.signatures if s.role == "authority" and any(
-            r.valid and _ref_target_is(r, index, mccqt) for r in s.references)]
+            r.valid and (r.target == "document" or _ref_target_is(r, index, mccqt)) for r in s.references)]
         report.mccqt_covered = any(not s.problems for s in covering)
         if not report.mccqt_covered:
             report.problems.append("HDon/MCCQT (the tax authority's code) is not covered by a valid tax "
