@@ -386,6 +386,15 @@ def test_ancestor_namespace_declarations_are_in_the_dlhdon_digest(signer, unsign
     assert "Reference '#data' (HDon/DLHDon): digest mismatch" in report.seller.problems[0]
 
 
+def test_inherited_xml_lang_is_part_of_every_digest(signer, unsigned):
+    out = sign_invoice(unsigned.replace(b"<HDon>", b'<HDon xml:lang="vi">'), signer)
+    root = etree.fromstring(out)
+    assert canonicalize(root.find("DLHDon")).startswith(b'<DLHDon Id="data" xml:lang="vi">')
+    si = root.find("DSCKS/NBan/ds:Signature/ds:SignedInfo", NS)
+    assert canonicalize(si).startswith(b'<SignedInfo xmlns="http://www.w3.org/2000/09/xmldsig#" xml:lang="vi">')
+    assert verify_invoice(out).valid
+
+
 def test_default_namespace_on_hdon(signer, unsigned):
     doc = unsigned.replace(b"<HDon>", b'<HDon xmlns="urn:example:hdon">')
     out = sign_invoice(doc, signer)

@@ -84,6 +84,7 @@ def test_xmlsec1_rejects_a_wrong_ca_and_a_tampered_invoice(xmlsec1, pki, unsigne
     (b'<HDon xmlns:inv="http://laphoadon.gdt.gov.vn/2014/09/invoicexml/v1" xmlns:ds="http://www.w3.org/2000/09/xmldsig#">',
      []),
     (b'<HDon xmlns="urn:example:hdon">', ["--id-attr:Id", "urn:example:hdon:DLHDon"]),
+    (b'<HDon xml:lang="vi">', []),  # inclusive C14N inherits xml:* attributes
 ])
 def test_xmlsec1_verifies_our_signatures_under_namespaces(xmlsec1, pki, unsigned, tmp_path, declaration, id_attrs):
     """The two gotchas: ancestor declarations in the DLHDon digest, lxml's xmlns="" under a default ns."""

@@ -6,7 +6,9 @@ inclusive C14N 1.0, Reference 1 ``#<DLHDon Id>`` with the enveloped-signature tr
 (GMT+7, no offset), ``KeyInfo/X509Data`` with ``X509SubjectName`` (RFC 4514) and ``X509Certificate``.
 Digests are computed on the tree that is then serialised once, as is, and returned: the bytes returned
 are exactly the bytes signed (no re-indent, no namespace added to ancestors). Canonicalisation goes
-through :mod:`.c14n`, which avoids lxml's spurious ``xmlns=""`` and keeps ancestor namespaces.
+through :mod:`.c14n`, which avoids lxml's spurious ``xmlns=""`` and keeps ancestor namespaces; the
+canonical ``SignedInfo``/``Object`` of our own signature are written directly when only dsig's
+namespace is in scope (the usual case, and the fast one: see ``vn-einvoice bench sign``).
 
 Why not signxml (3.2.2, on the design card) — evaluated and not used, for signing nor verifying:
 
@@ -17,7 +19,8 @@ Why not signxml (3.2.2, on the design card) — evaluated and not used, for sign
   ``KeyValue`` instead of the required ``X509Data``.
 * verifying: with schema validation on (the default) it rejects the tax authority's own style
   (``Element '{…xmldsig#}SigningTime': This element is not expected``); with it off it reported
-  ``InvalidSignature`` on the research sample that xmlsec1 and this module verify; SHA-1 (what most
+  ``InvalidSignature`` ("bad signature") on the research sample that xmlsec1 and this module verify
+  (with ``x509_cert`` given and ``expect_references=2``); SHA-1 (what most
   sellers still use) is outside its default accepted algorithms; certificates are checked at "now"
   while an e-invoice must be judged at its ``SigningTime``; it verifies a single signature per call
   while an ``HDon`` carries seller, buyer and tax authority signatures with different rules.
@@ -41,6 +44,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
 from ..codes import normalize_tax_code
@@ -65,6 +69,7 @@ from .c14n import (
     C14NError,
     _esc_attr,
     _esc_text,
+    _inherits_xml_attributes,
     canonicalize,
     canonicalize_document,
     python_canonicalize,
@@ -371,7 +376,7 @@ def add_signature(container, signer, targets, *, algorithm=None, signing_time: d
     obj_ref = refs[-1]
     obj_ref.set("URI", "#" + object_id)
     obj_ref[-2].set("Algorithm", digest_uri)
-    if sig.nsmap == _DS_ONLY:  # nothing in scope but dsig's default namespace
+    if sig.nsmap == _DS_ONLY and not _inherits_xml_attributes(sig):  # dsig's namespace only, no xml:lang
         obj_c14n, signed_info_c14n = _written_c14n(
             algo.signature_uri, digest_uri, written, object_id, target_text, time_text)
         obj_ref[-1].text = obj_digest = _b64(new_hash(obj_c14n).digest())
@@ -391,8 +396,6 @@ def _cert_info(cert: x509.Certificate) -> tuple:
     cached per certificate object."""
     cached = _CERT_INFO.get(id(cert))
     if cached is None or cached[0] is not cert:
-        from cryptography.hazmat.primitives.serialization import Encoding  # noqa: PLC0415
-
         cached = (cert, subject_string(cert), _b64(cert.public_bytes(Encoding.DER)), subject_tax_code(cert),
                   validity(cert))
         if len(_CERT_INFO) > 64:
@@ -433,8 +436,8 @@ def sign_invoice(xml, signer, *, algorithm: str | None = None, signing_time: dat
     """
     algo = resolve_algorithm(algorithm, signer.key_type)
     if isinstance(xml, etree._ElementTree) or (isinstance(xml, etree._Element) and xml.getparent() is None):
-        # the caller's own tree, used in place and left as it was (see _restore): a copy would cost
-        # a tenth of the XML work
+        # the caller's own tree, used in place and left as it was (what is added is removed in the
+        # end): a copy would cost a tenth of the XML work
         tree = xml if isinstance(xml, etree._ElementTree) else xml.getroottree()
         added: list = []
         try:
@@ -596,8 +599,14 @@ def _leaf_certificate(certs: list[x509.Certificate]) -> x509.Certificate:
 
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """``issuer`` signed ``cert`` and may issue certificates (no BasicConstraints saying otherwise)."""
     if cert.issuer != issuer.subject:
         return False
+    try:
+        if not issuer.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return False
+    except x509.ExtensionNotFound:
+        pass
     public = issuer.public_key()
     try:
         if isinstance(public, rsa.RSAPublicKey):
@@ -616,20 +625,13 @@ def _chains_to(cert, anchors: list[x509.Certificate], intermediates: list[x509.C
     current = cert
     for _ in range(8):
         if any(_issued_by(current, a) for a in anchors) or any(
-                current.public_bytes(_DER) == a.public_bytes(_DER) for a in anchors):
+                current.public_bytes(Encoding.DER) == a.public_bytes(Encoding.DER) for a in anchors):
             return True
         parent = next((i for i in intermediates if i is not current and _issued_by(current, i)), None)
         if parent is None:
             return False
         current = parent
     return False
-
-
-try:
-    from cryptography.hazmat.primitives.serialization import Encoding as _Encoding
-    _DER = _Encoding.DER
-except ImportError:  # pragma: no cover
-    _DER = None
 
 
 def _verify_value(public, signature: bytes, data: bytes, key_type: str, hash_name: str) -> None:
@@ -844,9 +846,11 @@ def verify_invoice(xml_bytes: bytes | str, *, at: datetime | None = None,
 
     The input is parsed safely (no DTD/entities, no network, ``max_bytes``). Certificates are judged
     at each signature's ``SigningTime`` (``at``, default now, when there is none). With
-    ``trusted_certificates`` (CA certificates) each signer certificate must chain to one of them;
-    without, trust is not judged (``trusted`` is None). Never raises for a bad signature: see
-    ``report.valid`` and the problems; raises :class:`ValidationError` for unreadable XML.
+    ``trusted_certificates`` (CA certificates) each signer certificate must chain to one of them,
+    through the certificates of its ``X509Data`` (signatures and the CA flag are checked; not the
+    CAs' validity periods, not revocation); without, trust is not judged (``trusted`` is None).
+    Never raises for a bad signature: see ``report.valid`` and the problems; raises
+    :class:`ValidationError` for unreadable XML.
     """
     tree = parse_untrusted(xml_bytes, max_bytes)
     root = tree.getroot()
