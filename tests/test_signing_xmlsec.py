@@ -230,3 +230,20 @@ def test_other_reference_forms_signed_by_xmlsec1(xmlsec1, pki, tmp_path, uri, me
     changed_comment = verify_invoice(signed.replace(b"<!--c-->", b"<!--d-->")).valid
     assert changed_comment is (not uri.startswith("#xpointer"))  # "" and bare names drop comments
     assert not verify_invoice(signed.replace(b"<SHDon>123<", b"<SHDon>124<")).valid
+
+
+def test_prefixed_ds_signature_signed_by_xmlsec1(xmlsec1, pki, tmp_path):
+    """Some vendors write ``<ds:Signature xmlns:ds=…>``; the prefix is part of what is signed."""
+    names = (b"Signature|SignedInfo|CanonicalizationMethod|SignatureMethod|Reference|Transforms|Transform|"
+             b"DigestMethod|DigestValue|SignatureValue|KeyInfo|X509Data|X509SubjectName|X509Certificate|Object|"
+             b"SignatureProperties|SignatureProperty|SigningTime")
+
+    def edit(text: bytes) -> bytes:
+        text = re.sub(rb"<(/?)(" + names + rb")\b", rb"<\1ds:\2", text)
+        return text.replace(b'<ds:Signature xmlns="', b'<ds:Signature xmlns:ds="')
+
+    signed = xmlsec_sign(xmlsec1, pki, "rsa", _template(tmp_path, edit=edit))
+    assert b"<ds:SignedInfo>" in signed
+    report = verify_invoice(signed)
+    assert report.valid, report.all_problems()
+    assert not verify_invoice(signed.replace(b"<ds:SignedInfo>", b'<ds:SignedInfo xmlns:x="urn:x">')).valid

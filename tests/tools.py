@@ -20,12 +20,11 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
 
-def missing(what: str) -> None:
+def missing(what: str, hint: str = APT_HINT) -> None:
     """Skip with a loud reason, or fail when running under CI."""
-    message = f"!!! {what} is missing: {APT_HINT} !!!"
     if in_ci():
-        pytest.fail(f"CI=true but {what} is missing ({APT_HINT})", pytrace=False)
-    pytest.skip(message)
+        pytest.fail(f"CI=true but {what} is missing ({hint})", pytrace=False)
+    pytest.skip(f"!!! {what} is missing: {hint} !!!")
 
 
 def require_tool(name: str, package: str | None = None) -> str:
@@ -37,8 +36,9 @@ def require_tool(name: str, package: str | None = None) -> str:
 
 
 def require_file(what: str, candidates, env: str | None = None) -> str:
-    """First existing path among ``$env`` and ``candidates``; skip (or fail under CI) otherwise."""
-    paths = ([os.environ[env]] if env and os.environ.get(env) else []) + [str(c) for c in candidates]
+    """``$env`` when set (an explicit choice: it must exist), else the first existing candidate;
+    skip (or fail under CI) otherwise."""
+    paths = [os.environ[env]] if env and os.environ.get(env) else [str(c) for c in candidates]
     for path in paths:
         if Path(path).is_file():
             return path
