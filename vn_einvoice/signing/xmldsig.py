@@ -102,12 +102,7 @@ def _local(tag) -> str:
 
 def _child(parent, name: str):
     """First child called ``name``, in no or any namespace."""
-    suffix = "}" + name
-    for child in parent:
-        tag = child.tag
-        if isinstance(tag, str) and (tag == name or tag.endswith(suffix)):
-            return child
-    return None
+    return next(parent.iterchildren("{*}" + name), None)
 
 
 def _descend(parent, *names):
