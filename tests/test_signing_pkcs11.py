@@ -139,7 +139,9 @@ def test_certificate_given_as_pem(hsm, unsigned):
     with pytest.raises(KeyNotFoundError, match="no certificate on the token 'vn-einvoice-test' for the key with "
                                                "label 'seller-nocert'; give the certificate as a PEM file"):
         Pkcs11Signer(hsm["module"], TOKEN, PIN, key_label="seller-nocert")
-    for cert in (hsm["root"] / "nocert.pem", str(hsm["root"] / "nocert.pem"), cert_pem(hsm["nocert"])):
+    der = hsm["nocert"].public_bytes(serialization.Encoding.DER)
+    for cert in (hsm["root"] / "nocert.pem", str(hsm["root"] / "nocert.pem"), cert_pem(hsm["nocert"]),
+                 cert_pem(hsm["nocert"]).decode(), der):
         with Pkcs11Signer(hsm["module"], TOKEN, PIN, key_id=b"\x03", cert_pem=cert) as signer:
             assert signer.certificate == hsm["nocert"]
             assert verify_invoice(sign_invoice(unsigned, signer)).valid

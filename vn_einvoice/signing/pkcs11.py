@@ -65,9 +65,9 @@ class Pkcs11Signer(BaseSigner):
     """Signer over a private key on a PKCS#11 token.
 
     ``module_path``: the vendor's PKCS#11 library (``.so``/``.dll``); ``token_label``: the token;
-    ``key_label`` and/or ``key_id`` (bytes or hex): the private key; ``cert_pem``: the certificate as
-    PEM text/bytes or a path, when it is not stored on the token next to the key (same ``CKA_ID``,
-    else same label). A test signature checked with the certificate's public key proves that key and
+    ``key_label`` and/or ``key_id`` (bytes or hex): the private key; ``cert_pem``: the certificate
+    (PEM text, PEM or DER bytes, or a file path) when it is not stored on the token next to the key
+    (same ``CKA_ID``, else same label). A test signature checked with the certificate's public key proves that key and
     certificate belong together.
     """
 
@@ -131,9 +131,8 @@ class Pkcs11Signer(BaseSigner):
             raise SigningError(f"the key with {what} is {self._key.key_type.name}; only RSA and EC keys can sign")
 
         if cert_pem is not None:
-            if (isinstance(cert_pem, bytes) and b"-----BEGIN" in cert_pem) or (
-                    isinstance(cert_pem, str) and "-----BEGIN" in cert_pem):
-                cert = load_certificate(cert_pem)
+            if isinstance(cert_pem, (bytes, bytearray)) or (isinstance(cert_pem, str) and "-----BEGIN" in cert_pem):
+                cert = load_certificate(bytes(cert_pem) if isinstance(cert_pem, bytearray) else cert_pem)
             else:
                 cert = load_certificate(Path(cert_pem).read_bytes())
         else:
