@@ -67,8 +67,8 @@ class Pkcs11Signer(BaseSigner):
     ``module_path``: the vendor's PKCS#11 library (``.so``/``.dll``); ``token_label``: the token;
     ``key_label`` and/or ``key_id`` (bytes or hex): the private key; ``cert_pem``: the certificate
     (PEM text, PEM or DER bytes, or a file path) when it is not stored on the token next to the key
-    (same ``CKA_ID``, else same label). A test signature checked with the certificate's public key proves that key and
-    certificate belong together.
+    (same ``CKA_ID``, else same label). A test signature checked with the certificate's public key
+    proves that key and certificate belong together.
     """
 
     def __init__(self, module_path: str | os.PathLike, token_label: str, pin: str | None,
