@@ -194,3 +194,103 @@ def _run_build(args) -> int:
 
 BENCHES["build"] = Bench("build and serialise a sample invoice repeatedly (build_xml with checks) "
                          "vs plain lxml serialisation", _configure_build, _run_build)
+
+
+# --- bench provider -------------------------------------------------------------------------------
+
+
+def bench_provider(count: int = 500, batch_size: int = 50, latency: float = 0.0) -> dict:
+    """Issue ``count`` invoices through the in-process SInvoice sandbox: one by one (createInvoice), by
+    createBatchInvoice, and as Odoo 18's l10n_vn_edi_viettel does it on Send & Print (createInvoice, then the
+    ZIP and the PDF, per invoice). HTTP round trips (login included) and wall time of each. ``latency``
+    delays every request in the sandbox by that many seconds (a provider across the Internet)."""
+    import uuid as uuid_module
+    from datetime import datetime, timedelta, timezone
+
+    import requests
+
+    from ..amounts import complete
+    from ..codes import TaxRate
+    from ..document import Invoice, Line, Party
+    from ..providers.base import BatchEntry
+    from ..providers.viettel import ViettelSInvoice
+    from ..sandbox.viettel import V2_PREFIX, start
+
+    gmt7 = timezone(timedelta(hours=7))
+    today = datetime.now(gmt7).date()
+    supplier = "0100109106"
+
+    def invoice(i: int) -> Invoice:
+        return complete(Invoice(
+            template="1", symbol=f"K{today:%y}TAA", issue_date=today, payment_method="TM/CK",
+            seller=Party(name="CÔNG TY TNHH GIẢI PHÁP MẪU", tax_code=supplier, address="12 Đường Số 1, TP. HCM"),
+            buyer=Party(name=f"Khách hàng {i}", tax_code="0101234565", address="1 Phố Tràng Tiền, Hà Nội"),
+            lines=tuple(Line(f"Mặt hàng {k}", unit="cái", quantity=Decimal(k), unit_price=Decimal(15000),
+                             amount=Decimal(15000 * k), tax_rate=TaxRate("10%" if k % 2 else "8%"))
+                        for k in range(1, 4))))
+
+    invoices = [invoice(i) for i in range(count)]
+    out: dict = {"count": count, "batch_size": batch_size, "latency": latency}
+    with start() as server:
+        if latency:
+            server.app.faults.add(op="*", kind="delay", seconds=latency)
+        def client(**kw) -> ViettelSInvoice:
+            return ViettelSInvoice(server.url + V2_PREFIX, "demo", "demo", supplier, template_code="1/001",
+                                   token_cache={}, **kw)
+
+        with client() as c:
+            started = time.perf_counter()
+            for inv in invoices:
+                c.issue(inv, transaction_uuid=str(uuid_module.uuid4()))
+            out["one_by_one"] = (c.round_trips, time.perf_counter() - started)
+        with client(batch_size=batch_size) as c:
+            started = time.perf_counter()
+            result = c.issue_batch([BatchEntry(inv, str(uuid_module.uuid4())) for inv in invoices])
+            out["batch"] = (c.round_trips, time.perf_counter() - started)
+            if result.failed:  # pragma: no cover - would be a bug
+                raise AssertionError(f"{len(result.failed)} invoices of the batch failed")
+        # Odoo 18's request pattern, replayed with plain requests: cookie token (cached), then per invoice
+        # createInvoice, getInvoiceRepresentationFile ZIP and PDF (Send & Print attaches both).
+        with client() as c, requests.Session() as http:
+            base = f"{server.url}{V2_PREFIX}/InvoiceAPI/"
+            started, trips = time.perf_counter(), 1
+            token = http.post(f"{server.url}/auth/login", json={"username": "demo", "password": "demo"},
+                              timeout=60).json()["access_token"]
+            for inv in invoices:
+                body = c.build_body(inv, transaction_uuid=str(uuid_module.uuid4()))
+                answer = http.post(f"{base}InvoiceWS/createInvoice/{supplier}", json=body,
+                                   cookies={"access_token": token}, timeout=60).json()
+                for file_type in ("ZIP", "PDF"):
+                    http.post(f"{base}InvoiceUtilsWS/getInvoiceRepresentationFile", cookies={"access_token": token},
+                              json={"supplierTaxCode": supplier, "templateCode": "1/001", "fileType": file_type,
+                                    "invoiceNo": answer["result"]["invoiceNo"]}, timeout=60)
+                trips += 3
+            out["odoo_send_print"] = (trips, time.perf_counter() - started)
+    return out
+
+
+def _configure_provider(p) -> None:
+    p.add_argument("--count", type=int, default=500, help="invoices per way (default 500)")
+    p.add_argument("--batch-size", type=int, default=50,
+                   help="invoices per createBatchInvoice (default 50; seed 001 states no limit)")
+    p.add_argument("--latency", type=float, default=0.0,
+                   help="seconds the sandbox waits before each answer, as a distant provider would (default 0)")
+
+
+def _run_provider(args) -> int:
+    r = bench_provider(args.count, args.batch_size, args.latency)
+    print(f"{r['count']} invoices, Viettel SInvoice sandbox in-process on loopback, token login; "
+          f"batch size {r['batch_size']}; added latency {r['latency']:g} s per request")
+    labels = {"one_by_one": "one by one (createInvoice)", "batch": "createBatchInvoice",
+              "odoo_send_print": "Odoo 18 Send & Print pattern (create + ZIP + PDF)"}
+    for key, label in labels.items():
+        trips, seconds = r[key]
+        print(f"  {label:<52} {trips:>6} round trips  {seconds:8.3f} s  {1000 * seconds / r['count']:7.3f} ms/invoice")
+    (t1, s1), (tb, sb), (to, so) = r["one_by_one"], r["batch"], r["odoo_send_print"]
+    print(f"one_by_one_round_trips={t1} one_by_one_s={s1:.3f} batch_round_trips={tb} batch_s={sb:.3f} "
+          f"odoo_round_trips={to} odoo_s={so:.3f} round_trip_ratio={t1 / tb:.1f} ratio={s1 / sb:.2f}")
+    return 0
+
+
+BENCHES["provider"] = Bench("issue invoices through the SInvoice sandbox: one by one vs createBatchInvoice "
+                            "(vs Odoo 18's request pattern)", _configure_provider, _run_provider)

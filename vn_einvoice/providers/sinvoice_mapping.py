@@ -74,7 +74,9 @@ from ..document import (
 )
 from ..errors import Problem, ValidationError
 
-__all__ = ["ID_TYPES", "META", "META_KEYS", "SELECTION", "TAX_CODES", "from_sinvoice", "to_sinvoice"]
+__all__ = [
+    "ID_TYPES", "META", "META_KEYS", "SELECTION", "TAX_CODES", "from_sinvoice", "split_invoice_no", "to_sinvoice",
+]
 
 META = "sinvoice"
 GMT7 = timezone(timedelta(hours=7))
@@ -208,6 +210,9 @@ def _split_number(text: str) -> tuple[str, str]:
     """'AA/17E0003470' → ('AA/17E', '0003470'); 'K24TUT01' → ('K24TUT', '01'); else ('', text)."""
     m = _NUMBERED_RE.match(text)
     return (m.group(1), m.group(2)) if m else ("", text)
+
+
+split_invoice_no = _split_number  # public name, for the provider client
 
 
 def _numbered(symbol: str, number: str) -> str:

@@ -1,0 +1,52 @@
+"""``vn-einvoice sandbox <provider>``: run a provider simulator on this machine until Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _viettel(args):
+    from ..sandbox.http import SandboxServer
+    from ..sandbox.viettel import DEMO_PASSWORD, DEMO_USER, SandboxConfig, ViettelSandbox
+
+    config = SandboxConfig.load(args.config) if args.config else SandboxConfig()
+    if args.state:
+        config.state_file = args.state
+    server = SandboxServer(ViettelSandbox(config), args.host, args.port)
+    users = ", ".join(u["username"] for u in config.users)
+    print(f"Viettel SInvoice sandbox (never for real invoices) at {server.url}")
+    print(f"  seed 001 API (HTTP Basic):   {server.url}/InvoiceAPI/…")
+    print(f"  current API (token):         {server.url}/services/einvoiceapplication/api/InvoiceAPI/…")
+    print(f"  token login:                 POST {server.url}/auth/login")
+    if any(u["username"] == DEMO_USER for u in config.users):
+        print(f"  demo credentials:            user {DEMO_USER!r}, password {DEMO_PASSWORD!r}, "
+              "any supplier tax code that passes the MST check (e.g. 0100109106)")
+    else:
+        print(f"  users: {users}")
+    templates = "; ".join(f"{code} {' '.join(t['series'])}" for code, t in config.templates.items())
+    print(f"  templates: {templates}")
+    print(f"  faults: {json.dumps(config.faults) if config.faults else 'none'} — "
+          f"change them with POST {server.url}/_sandbox/faults")
+    print("Ctrl-C to stop.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+SANDBOXES = {"viettel": (_viettel, "Viettel SInvoice (seed 001), HTTP Basic and token login")}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sandbox", help="run a provider simulator (" + ", ".join(SANDBOXES) + ")",
+                       description="Run a local simulator of a provider's API, for tests and demos.")
+    providers = p.add_subparsers(dest="provider", metavar="PROVIDER", required=True)
+    for name, (run, help_text) in SANDBOXES.items():
+        sp = providers.add_parser(name, help=help_text)
+        sp.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        sp.add_argument("--port", type=int, default=8443, help="port (default 8443; 0 for a free one)")
+        sp.add_argument("--config", help="JSON settings: users, templates, faults, duplicate_uuid, cancel, …")
+        sp.add_argument("--state", help="keep the invoices in this JSON file across restarts")
+        sp.set_defaults(func=run)

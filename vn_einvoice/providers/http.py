@@ -1,0 +1,223 @@
+"""The HTTP session every provider client shares: timeouts, classified failures, back-off, redaction.
+
+:meth:`HttpSession.send` never retries a request that may change something at the provider
+(``idempotent=False``): it raises :class:`~.base.ProviderUnknownOutcome` when the request may have gone
+through (timeout after sending, dropped connection, 429, 5xx) and :class:`~.base.ProviderUnavailable`
+when it surely did not (connection refused). The provider client then looks the operation up by its
+idempotency key before sending it again. Idempotent requests (reads, look-ups) are retried with
+exponential back-off and jitter on those same failures, honouring ``Retry-After``.
+
+Secrets (passwords, tokens, ``Authorization`` headers) never reach a log line or an error message:
+every text goes through :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+_log = logging.getLogger("vn_einvoice.providers.http")
+
+MASK = "***"
+_SECRET_PATTERNS = (
+    re.compile(r"(?i)(authorization\s*[:=]\s*['\"]?)(basic|bearer)?\s*[^\s'\",}]+"),
+    re.compile(r"(?i)((?:password|passwd|pwd|acpassword|access_token|refresh_token|id_token|token)"
+               r"['\"]?\s*[:=]\s*['\"]?)([^\s'\"&,}]+)"),
+    re.compile(r"(?i)(cookie\s*[:=]\s*['\"]?)[^\s'\"]+"),
+    re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),  # JWTs
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with the given secret values and anything that looks like a credential masked."""
+    if not text:
+        return text
+    text = str(text)
+    for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.lastindex else "") + MASK, text)
+    return text
+
+
+_SECRET_KEYS = {"password", "passwd", "acpassword", "access_token", "refresh_token", "id_token", "token",
+                "authorization", "cookie"}
+
+
+def redact_obj(obj, secrets: Iterable[str] = ()):
+    """A copy of a JSON-like object with secret keys and values masked."""
+    secrets = tuple(secrets)
+    if isinstance(obj, dict):
+        return {k: (MASK if str(k).lower() in _SECRET_KEYS and v else redact_obj(v, secrets)) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [redact_obj(v, secrets) for v in obj]
+    if isinstance(obj, str):
+        return redact(obj, secrets)
+    return obj
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How failures are retried: ``attempts`` in all, back-off ``backoff·2^n`` (jittered, capped)."""
+
+    attempts: int = 5
+    backoff: float = 0.5  # seconds before the second attempt
+    max_backoff: float = 30.0
+    max_retry_after: float = 120.0  # a longer Retry-After is cut to this
+    jitter: bool = True
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (0-based)."""
+        if retry_after is not None:
+            return max(0.0, min(retry_after, self.max_retry_after))
+        base = min(self.max_backoff, self.backoff * (2 ** attempt))
+        return base / 2 + random.uniform(0, base / 2) if self.jitter else base
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 10.0
+    read: float = 60.0  # Viettel recommends 60–90 s
+
+    def as_tuple(self) -> tuple[float, float]:
+        return (self.connect, self.read)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds, also fractional, or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _not_sent(exc: requests.RequestException) -> bool:
+    """True when the request surely never reached the server (connection refused, connect timeout)."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError, requests.exceptions.InvalidURL,
+                        requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    seen, cause = set(), exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (NewConnectionError, ConnectTimeoutError, ConnectionRefusedError)):
+            return True
+        reason = getattr(cause, "reason", None)
+        args = getattr(cause, "args", ())
+        cause = reason or (args[0] if args and isinstance(args[0], BaseException) else None) or cause.__cause__
+    return False
+
+
+class HttpSession:
+    """A ``requests`` session bound to one provider account.
+
+    ``secrets`` are masked in every log line and error text; add the token with :meth:`add_secret`.
+    ``round_trips`` counts the requests sent (attempts included).
+    """
+
+    def __init__(self, *, provider: str, timeouts: Timeouts | tuple[float, float] = Timeouts(),
+                 retry: RetryPolicy = RetryPolicy(), session: requests.Session | None = None,
+                 secrets: Iterable[str] = (), sleep: Callable[[float], None] = time.sleep,
+                 logger: logging.Logger | None = None):
+        self.provider = provider
+        self.timeouts = timeouts if isinstance(timeouts, Timeouts) else Timeouts(*timeouts)
+        self.retry = retry
+        self.session = session or requests.Session()
+        self._secrets: set[str] = {s for s in secrets if s}
+        self._lock = threading.Lock()
+        self.round_trips = 0
+        self.sleep = sleep
+        self.log = logger or _log
+
+    def add_secret(self, value: str) -> None:
+        if value:
+            self._secrets.add(value)
+
+    def redact(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def send(self, method: str, url: str, *, operation: str, idempotent: bool,
+             check: Callable[[requests.Response], Exception | None] | None = None,
+             **kwargs) -> requests.Response:
+        """Send one request; return the response of any status below 500 except 429.
+
+        ``check(response)`` may return an error to raise at once (e.g. a provider's way of saying
+        "bad credentials" with a 500). Idempotent requests are retried on 429/5xx/connection
+        failures and end with ProviderUnavailable; others raise at the first such failure.
+        """
+        from .base import ProviderUnavailable, ProviderUnknownOutcome
+
+        kwargs.setdefault("timeout", self.timeouts.as_tuple())
+        attempts = max(1, self.retry.attempts if idempotent else 1)
+        where = urlsplit(url).path
+        last: Exception | None = None
+        for attempt in range(attempts):
+            if attempt:
+                wait = self.retry.delay(attempt - 1, getattr(last, "retry_after", None))
+                self.log.info("%s %s: retry %d/%d in %.2f s after: %s", method, where, attempt, attempts - 1,
+                              wait, self.redact(str(last)))
+                self.sleep(wait)
+            with self._lock:
+                self.round_trips += 1
+            started = time.monotonic()
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except requests.RequestException as exc:
+                elapsed = time.monotonic() - started
+                detail = self.redact(f"{type(exc).__name__}: {exc}")
+                if _not_sent(exc):
+                    last = ProviderUnavailable(f"{self.provider}: {operation}: could not connect, nothing was "
+                                               f"sent ({detail})", provider=self.provider, operation=operation)
+                else:
+                    last = ProviderUnknownOutcome(
+                        f"{self.provider}: {operation}: no answer after {elapsed:.2f} s"
+                        + ("" if idempotent else "; unknown whether it went through") + f" ({detail})",
+                        provider=self.provider, operation=operation)
+                self.log.warning("%s %s -> %s after %.3f s", method, where, detail, elapsed)
+                if isinstance(last, ProviderUnavailable) or idempotent:
+                    continue  # not sent, or harmless to repeat
+                raise last from None
+            elapsed = time.monotonic() - started
+            self.log.debug("%s %s -> %d in %.3f s", method, where, response.status_code, elapsed)
+            if check is not None and (error := check(response)) is not None:
+                raise error
+            status = response.status_code
+            if status == 429 or status >= 500:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                text = self.redact(response.text[:300])
+                message = (f"{self.provider}: {operation}: HTTP {status}"
+                           + (" (too many requests)" if status == 429 else "") + (f": {text}" if text else ""))
+                if idempotent:
+                    last = ProviderUnavailable(message, http_status=status, provider=self.provider,
+                                               operation=operation, retry_after=retry_after)
+                    continue
+                raise ProviderUnknownOutcome(message + "; unknown whether it went through", http_status=status,
+                                             provider=self.provider, operation=operation,
+                                             retry_after=retry_after)
+            return response
+        assert last is not None
+        if isinstance(last, ProviderUnknownOutcome):  # an idempotent read that never answered
+            last = ProviderUnavailable(str(last), provider=self.provider, operation=operation)
+        raise last
