@@ -457,16 +457,24 @@ class AccountMove(models.Model):
         self.message_post(body=_('The e-invoice was not issued: %s', html_escape(message)))
 
     def _l10n_vn_einvoice_issue_one(self):
-        """Number, build, sign, verify and attach: all or nothing (the caller holds a savepoint)."""
-        self.ensure_one()
-        from vn_einvoice import signing
-        from vn_einvoice.qr import invoice_qr_payload
-        from vn_einvoice.xml import build_xml
+        """Issue one e-invoice in the way its series says: all or nothing (the caller holds a savepoint).
 
+        Each issuing mode ``m`` of the series is a method ``_l10n_vn_einvoice_issue_<m>(series)``
+        that ends with ``_l10n_vn_einvoice_mark_issued``.
+        """
+        self.ensure_one()
         errors = self._l10n_vn_einvoice_check()
         if errors:
             raise UserError('\n'.join(errors))
         series = self.l10n_vn_einvoice_series_id
+        return getattr(self, f'_l10n_vn_einvoice_issue_{series.issuing_mode}')(series)
+
+    def _l10n_vn_einvoice_issue_local(self, series):
+        """Number, build, sign with the company's own key, verify."""
+        from vn_einvoice import signing
+        from vn_einvoice.qr import invoice_qr_payload
+        from vn_einvoice.xml import build_xml
+
         signer = series.signer_id or self.company_id.l10n_vn_einvoice_signer_id
         number = series._allocate_number(self.invoice_date)
         invoice = self._l10n_vn_einvoice_document(number)
@@ -480,34 +488,43 @@ class AccountMove(models.Model):
         report = signing.verify_invoice(signed)
         if not report.valid:
             raise UserError(_('The signed e-invoice does not verify: %s', '; '.join(report.all_problems())))
-        state, sign_status = lifecycle.transition(self.l10n_vn_einvoice_state, lifecycle.Event.ISSUE,
-                                                  self.l10n_vn_einvoice_sign_status or 'NOSIGN')
         filename = f'{tax_code_compact(self.company_id.vat)}_{series.name.replace("/", "-")}_{number:08d}.xml'
-        self.with_context(l10n_vn_einvoice_internal=True).write({
+        return self._l10n_vn_einvoice_mark_issued({
             'l10n_vn_einvoice_number': number,
             'l10n_vn_einvoice_issue_datetime': now,
-            'l10n_vn_einvoice_state': state.value,
-            'l10n_vn_einvoice_sign_status': sign_status.value,
             'l10n_vn_einvoice_lookup_code': ''.join(secrets.choice(LOOKUP_ALPHABET) for _i in range(12)),
             'l10n_vn_einvoice_qr': invoice.qr_payload,
+        }, signed, filename, signed_by=report.seller.subject)
+
+    def _l10n_vn_einvoice_mark_issued(self, vals, xml, filename, signed_by=None):
+        """Record an issued e-invoice (number, codes, XML) and move it and the invoices it corrects on."""
+        state, sign_status = lifecycle.transition(self.l10n_vn_einvoice_state, lifecycle.Event.ISSUE,
+                                                  self.l10n_vn_einvoice_sign_status or 'NOSIGN')
+        self.with_context(l10n_vn_einvoice_internal=True).write({
+            **vals,
+            'l10n_vn_einvoice_state': state.value,
+            'l10n_vn_einvoice_sign_status': sign_status.value,
             'l10n_vn_einvoice_error': False,
         })
-        attachment = self.env['ir.attachment'].sudo().create({
-            'name': filename, 'raw': signed, 'mimetype': 'application/xml',
-            'res_model': self._name, 'res_id': self.id, 'res_field': 'l10n_vn_einvoice_xml',
-        })
-        self.invalidate_recordset(['l10n_vn_einvoice_xml', 'l10n_vn_einvoice_xml_id'])
+        attachment = self.env['ir.attachment']
+        if xml:
+            attachment = attachment.sudo().create({
+                'name': filename, 'raw': xml, 'mimetype': 'application/xml',
+                'res_model': self._name, 'res_id': self.id, 'res_field': 'l10n_vn_einvoice_xml',
+            })
+            self.invalidate_recordset(['l10n_vn_einvoice_xml', 'l10n_vn_einvoice_xml_id'])
         for origin, event in self._l10n_vn_einvoice_corrected():
             o_state, o_sign = lifecycle.transition(origin.l10n_vn_einvoice_state, event,
                                                    origin.l10n_vn_einvoice_sign_status,
                                                    role=origin._l10n_vn_einvoice_role())
             origin.with_context(l10n_vn_einvoice_internal=True).write({
                 'l10n_vn_einvoice_state': o_state.value, 'l10n_vn_einvoice_sign_status': o_sign.value})
-        self.message_post(
-            body=_('E-invoice %(name)s issued and signed by %(signer)s.', name=self.l10n_vn_einvoice_name,
-                   signer=html_escape(report.seller.subject)),
-            attachment_ids=attachment.copy({'res_field': False}).ids,
-        )
+        if signed_by:
+            body = _('E-invoice %(name)s issued and signed by %(signer)s.', name=self.l10n_vn_einvoice_name,
+                     signer=html_escape(signed_by))
+        else:
+            body = _('E-invoice %s issued.', self.l10n_vn_einvoice_name)
+        self.message_post(body=body, attachment_ids=attachment.copy({'res_field': False}).ids if attachment else [])
         return attachment
 
     @api.model
