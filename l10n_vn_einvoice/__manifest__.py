@@ -32,9 +32,20 @@ Built on the pure-Python library ``vn_einvoice``.
         'views/account_tax_views.xml',
         'views/res_config_settings_views.xml',
         'views/menus.xml',
+        'security/l10n_vn_einvoice_portal_security.xml',
+        'report/l10n_vn_einvoice_templates.xml',
+        'report/l10n_vn_einvoice_report.xml',
+        'data/mail_template_data.xml',
+        'views/portal_templates.xml',
+        'views/res_partner_report_views.xml',
     ],
     'demo': [
         'demo/demo_company.xml',
     ],
+    'assets': {
+        'web.assets_tests': [
+            'l10n_vn_einvoice/static/tests/tours/**/*',
+        ],
+    },
     'installable': True,
 }

@@ -7,3 +7,5 @@ from . import res_partner
 from . import res_config_settings
 from . import account_move
 from . import account_move_send
+from . import account_move_report
+from . import einvoice_lookup

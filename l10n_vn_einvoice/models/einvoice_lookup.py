@@ -1,0 +1,287 @@
+"""Public lookup (seller MST + secret code) and verification of e-invoices: the server side.
+
+Guessing is throttled: every failed lookup is recorded with the caller's IP address and the MST
+asked for; too many failures in a window refuse further attempts (from that IP, or for that MST)
+for a while, with the same answer whatever the MST. Codes are compared in constant time.
+"""
+
+import logging
+import re
+import time
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.tools import consteq
+from odoo.tools.misc import hmac as hmac_tool
+
+from vn_einvoice import lifecycle
+from vn_einvoice.codes import normalize_tax_code
+
+_logger = logging.getLogger(__name__)
+
+PARAM_PREFIX = 'l10n_vn_einvoice.public_'
+DEFAULTS = {
+    'window_minutes': 15,  # failures counted over this window…
+    'max_failures_ip': 10,  # …per IP address
+    'max_failures_mst': 30,  # …per seller MST asked for (whatever the IP)
+    'max_verify_ip': 30,  # verifications per IP address over the window
+}
+TOKEN_SECONDS = 3600  # download links of a successful lookup stay valid one hour
+TOKEN_SCOPE = 'l10n_vn_einvoice.lookup_download'
+CODE_RE = re.compile(r'[^0-9A-Z]')
+ISSUED = tuple(s.value for s in lifecycle.ISSUED_STATES)
+
+
+class EinvoiceLookupAttempt(models.Model):
+    _name = 'l10n_vn_einvoice.lookup.attempt'
+    _description = 'E-invoice public lookup attempt'
+    _order = 'id desc'
+
+    kind = fields.Selection([('lookup', 'Lookup'), ('verify', 'Verification')], required=True, default='lookup')
+    ip = fields.Char(index=True, readonly=True)
+    tax_code = fields.Char(index=True, readonly=True)
+    success = fields.Boolean(readonly=True)
+
+    # ------------------------------------------------------------------
+    # Settings
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _setting(self, key):
+        value = self.env['ir.config_parameter'].sudo().get_param(PARAM_PREFIX + key)
+        try:
+            return int(value) if value else DEFAULTS[key]
+        except ValueError:
+            return DEFAULTS[key]
+
+    @api.model
+    def _window_start(self):
+        return fields.Datetime.now() - timedelta(minutes=self._setting('window_minutes'))
+
+    # ------------------------------------------------------------------
+    # Throttling
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _is_throttled(self, ip, tax_code=None, kind='lookup'):
+        """True when this IP (or, for lookups, this MST) has failed too often lately."""
+        since = self._window_start()
+        attempts = self.sudo()
+        if kind == 'verify':
+            return attempts.search_count([('kind', '=', 'verify'), ('ip', '=', ip), ('create_date', '>=', since)]) \
+                >= self._setting('max_verify_ip')
+        failed = [('kind', '=', 'lookup'), ('success', '=', False), ('create_date', '>=', since)]
+        if attempts.search_count(failed + [('ip', '=', ip)]) >= self._setting('max_failures_ip'):
+            return True
+        return bool(tax_code) and attempts.search_count(
+            failed + [('tax_code', '=', tax_code)]) >= self._setting('max_failures_mst')
+
+    @api.model
+    def _record(self, ip, tax_code=None, success=False, kind='lookup'):
+        self.sudo().create({'ip': ip, 'tax_code': (tax_code or '')[:20], 'success': success, 'kind': kind})
+
+    @api.autovacuum
+    def _gc_attempts(self):
+        self.sudo().search([('create_date', '<', fields.Datetime.now() - timedelta(days=2))]).unlink()
+
+    # ------------------------------------------------------------------
+    # Lookup
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _normalize(self, tax_code, code):
+        tax_code = normalize_tax_code((tax_code or '').strip()[:20]).replace('-', '')
+        code = CODE_RE.sub('', (code or '').upper())[:32]
+        return tax_code, code
+
+    @api.model
+    def _lookup(self, tax_code, code, ip):
+        """``(status, move)``: status ``ok``, ``not_found`` or ``throttled``; move only with ``ok``.
+
+        The answer for a wrong code is the same whether the MST exists or not; a throttled caller is
+        refused before the code is even looked at.
+        """
+        tax_code, code = self._normalize(tax_code, code)
+        if self._is_throttled(ip, tax_code):
+            return 'throttled', None
+        move = self._find(tax_code, code)
+        self._record(ip, tax_code, success=bool(move))
+        if not move:
+            return 'not_found', None
+        return 'ok', move
+
+    @api.model
+    def _find(self, tax_code, code):
+        Move = self.env['account.move'].sudo()
+        candidates = Move.browse()
+        if len(code) >= 8 and tax_code:
+            candidates = Move.search([
+                ('l10n_vn_einvoice_lookup_code', '=', code),
+                ('l10n_vn_einvoice_state', 'in', ISSUED),
+                ('move_type', 'in', ('out_invoice', 'out_refund')),
+            ], limit=5)
+        found = Move.browse()
+        # Constant-time comparisons (also when nothing was found, against a dummy value).
+        for move in candidates or [None]:
+            stored_code = (move.l10n_vn_einvoice_lookup_code if move else None) or 'X' * 12
+            stored_mst = normalize_tax_code(move.company_id.vat or '').replace('-', '') if move else '0' * 10
+            same_code = consteq(stored_code, code or '-')
+            same_mst = consteq(stored_mst, tax_code or '-')
+            if move and same_code and same_mst:
+                found = move
+        return found
+
+    # ------------------------------------------------------------------
+    # Download links of a successful lookup (no code in the URL)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _download_token(self, move, kind, expires=None):
+        expires = int(expires or time.time() + TOKEN_SECONDS)
+        signature = hmac_tool(self.env(su=True), TOKEN_SCOPE, f'{move.id}:{kind}:{expires}')
+        return f'{expires}.{signature}'
+
+    @api.model
+    def _check_download_token(self, move_id, kind, token):
+        expires, _sep, signature = (token or '').partition('.')
+        if not expires.isdigit() or int(expires) < time.time():
+            return False
+        expected = hmac_tool(self.env(su=True), TOKEN_SCOPE, f'{move_id}:{kind}:{expires}')
+        return consteq(expected, signature)
+
+    # ------------------------------------------------------------------
+    # Verification of an uploaded XML
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _verify_xml(self, data):
+        """What the verification page shows for an uploaded XML (never raises for bad input).
+
+        ``error``: ``refused`` (unreadable, DOCTYPE, too big…) with ``detail``; otherwise the signatures,
+        the invoice as the file says, and ``match``: None when no invoice issued here has the file's
+        seller MST, template, symbol and number, else the field-by-field comparison (file values only).
+        """
+        import hashlib
+
+        from vn_einvoice.errors import EInvoiceError
+        from vn_einvoice.signing import verify_invoice
+        from vn_einvoice.xml import parse_xml
+
+        from .account_move_report import certificate_common_name, format_number
+
+        try:
+            report = verify_invoice(data)
+        except EInvoiceError as e:
+            return {'error': 'refused', 'detail': _problem_text(e)}
+        try:
+            invoice = parse_xml(data)
+        except EInvoiceError as e:
+            invoice, parse_problem = None, _problem_text(e)
+        else:
+            parse_problem = ''
+
+        roles = {'seller': ('Người bán', 'Seller'), 'buyer': ('Người mua', 'Buyer'),
+                 'authority': ('Cơ quan thuế', 'Tax authority'), 'other': ('Khác', 'Other')}
+        signatures = []
+        for sig in report.signatures:
+            signed_on = ''
+            if sig.signing_time is not None:
+                from vn_einvoice.signing.xmldsig import to_ict
+
+                signed_on = to_ict(sig.signing_time).strftime('%d/%m/%Y %H:%M:%S')
+            signatures.append({
+                'role': roles.get(sig.role, roles['other']),
+                'valid': sig.valid,
+                'name': certificate_common_name(sig.subject),
+                'tax_code': sig.subject_tax_code or '',
+                'serial': sig.serial or '',
+                'signed_on': signed_on or sig.signing_time_text or '',
+                'cert_valid': sig.certificate_valid_at_signing_time,
+                'problems': list(sig.problems),
+            })
+        result = {
+            'error': None,
+            'valid': report.valid,
+            'signatures': signatures,
+            'problems': list(report.problems),
+            'parse_problem': parse_problem,
+            'invoice': None,
+            'match': None,
+        }
+        if invoice is None:
+            return result
+
+        def money(value):
+            return format_number(value) if value is not None else ''
+
+        totals = invoice.totals
+        result['invoice'] = {
+            'template': invoice.template, 'symbol': invoice.symbol,
+            'number': f'{invoice.number:08d}' if invoice.number is not None else '',
+            'date': invoice.issue_date.strftime('%d/%m/%Y') if invoice.issue_date else '',
+            'seller_name': invoice.seller.name, 'seller_tax_code': invoice.seller.tax_code,
+            'buyer_name': invoice.buyer.name, 'buyer_tax_code': invoice.buyer.tax_code,
+            'total': f'{money(totals.total)} {invoice.currency}' if totals else '',
+        }
+        move = self._find_issued(invoice)
+        if not move:
+            return result
+        ours_raw = move._l10n_vn_einvoice_signed_xml()
+        ours = parse_xml(ours_raw)
+        ours_totals = ours.totals
+
+        def row(label, file_value, our_value, shown=None):
+            return {'label': label, 'value': shown if shown is not None else (file_value or ''),
+                    'ok': file_value == our_value}
+
+        rows = [
+            row(('Mẫu số', 'Form'), invoice.template, ours.template),
+            row(('Ký hiệu', 'Serial'), invoice.symbol, ours.symbol),
+            row(('Số hóa đơn', 'Number'), invoice.number, ours.number, result['invoice']['number']),
+            row(('Ngày lập', 'Issue date'), invoice.issue_date, ours.issue_date, result['invoice']['date']),
+            row(('MST người bán', 'Seller tax code'), normalize_tax_code(invoice.seller.tax_code),
+                normalize_tax_code(ours.seller.tax_code), invoice.seller.tax_code),
+            row(('Tên người bán', 'Seller name'), invoice.seller.name, ours.seller.name),
+            row(('Tên người mua', 'Buyer name'), invoice.buyer.name, ours.buyer.name),
+            row(('MST người mua', 'Buyer tax code'), normalize_tax_code(invoice.buyer.tax_code or ''),
+                normalize_tax_code(ours.buyer.tax_code or ''), invoice.buyer.tax_code),
+            row(('Đồng tiền', 'Currency'), invoice.currency, ours.currency),
+            row(('Tiền trước thuế', 'Amount before VAT'), totals and totals.total_before_tax,
+                ours_totals and ours_totals.total_before_tax, money(totals and totals.total_before_tax)),
+            row(('Tiền thuế GTGT', 'VAT amount'), totals and totals.total_tax,
+                ours_totals and ours_totals.total_tax, money(totals and totals.total_tax)),
+            row(('Tổng tiền thanh toán', 'Total payment'), totals and totals.total,
+                ours_totals and ours_totals.total, money(totals and totals.total)),
+            row(('Hàng hóa, dịch vụ (số dòng)', 'Invoice lines (count)'), invoice.lines, ours.lines,
+                str(len(invoice.lines))),
+        ]
+        identical = hashlib.sha256(data).digest() == hashlib.sha256(ours_raw).digest()
+        result['match'] = {
+            'identical': identical,
+            'rows': rows,
+            'all_ok': all(r['ok'] for r in rows),
+        }
+        return result
+
+    @api.model
+    def _find_issued(self, invoice):
+        """The invoice issued here with the file's seller MST, template, symbol and number (sudo), if any."""
+        if invoice.number is None or not invoice.symbol:
+            return self.env['account.move']
+        mst = normalize_tax_code(invoice.seller.tax_code or '').replace('-', '')
+        moves = self.env['account.move'].sudo().search([
+            ('l10n_vn_einvoice_number', '=', invoice.number),
+            ('l10n_vn_einvoice_series_id.symbol', '=', invoice.symbol),
+            ('l10n_vn_einvoice_state', 'in', ISSUED),
+        ])
+        return moves.filtered(
+            lambda m: m.l10n_vn_einvoice_template_id.code == invoice.template
+            and normalize_tax_code(m.company_id.vat or '').replace('-', '') == mst
+            and m.l10n_vn_einvoice_xml_id)[:1]
+
+
+def _problem_text(error):
+    problems = getattr(error, 'problems', None)
+    if problems:
+        return '; '.join(str(p) for p in problems)[:500]
+    return str(error)[:500]
