@@ -6,9 +6,13 @@
 * ``/einvoice/verify``: upload an XML (at most 2 MB, parsed without DTD/entities/network): every
   signature checked, who signed and when, and whether it matches an invoice issued here, field by
   field (values from the file only; what this database holds is never shown).
+
+``website=True`` only marks the routes as frontend pages (portal layout, language); it needs no
+``website`` module. POST forms carry Odoo's CSRF token (public sessions have one too).
 """
 
 import logging
+from decimal import Decimal
 
 from werkzeug.exceptions import NotFound
 
@@ -51,14 +55,16 @@ class EinvoicePublic(http.Controller):
             return request.render('l10n_vn_einvoice.portal_lookup_page', values)
         try:
             status, move = Attempt._lookup(mst, code, _client_ip())
+            if move:
+                values.update(
+                    summary=self._summary(move),
+                    pdf_url=self._download_url(move, 'pdf'),
+                    xml_url=move.l10n_vn_einvoice_xml_id and self._download_url(move, 'xml'),
+                )
         except Exception:  # noqa: BLE001 - never a stack trace to the public
             _logger.exception('E-invoice lookup failed')
-            status, move = 'error', None
+            status = 'error'
         values['status'] = status
-        if move:
-            values['summary'] = self._summary(move)
-            values['pdf_url'] = self._download_url(move, 'pdf')
-            values['xml_url'] = self._download_url(move, 'xml')
         response = request.render('l10n_vn_einvoice.portal_lookup_page', values)
         if status == 'throttled':
             response.status_code = 429
@@ -74,7 +80,6 @@ class EinvoicePublic(http.Controller):
 
         from ..models.account_move_report import format_number
 
-        invoice = parse_xml(move._l10n_vn_einvoice_signed_xml())
         digits = move.currency_id.decimal_places
         states = {
             'USING': ('Đang sử dụng', 'Issued'),
@@ -82,7 +87,20 @@ class EinvoicePublic(http.Controller):
             'CHANGE': ('Đã bị thay thế', 'Replaced'),
             'CANCEL': ('Đã hủy', 'Cancelled'),
         }
+        summary = {'state': states.get(move.l10n_vn_einvoice_state, (move.l10n_vn_einvoice_state, ''))}
+        if not move.l10n_vn_einvoice_xml_id:  # issued by a provider that gave no XML: the record
+            return {
+                **summary,
+                'seller_name': move.company_id.name, 'seller_tax_code': move.company_id.vat or '',
+                'buyer_name': move.commercial_partner_id.name, 'template': move.l10n_vn_einvoice_template_id.code,
+                'symbol': move.l10n_vn_einvoice_series_id.symbol, 'number': f'{move.l10n_vn_einvoice_number:08d}',
+                'date': move.invoice_date.strftime('%d/%m/%Y') if move.invoice_date else '',
+                'total': f'{format_number(Decimal(str(move.amount_total)), digits)} {move.currency_id.name}',
+                'related': '',
+            }
+        invoice = parse_xml(move._l10n_vn_einvoice_signed_xml())
         return {
+            **summary,
             'seller_name': invoice.seller.name,
             'seller_tax_code': invoice.seller.tax_code,
             'buyer_name': invoice.buyer.name,
@@ -92,7 +110,6 @@ class EinvoicePublic(http.Controller):
             'date': invoice.issue_date.strftime('%d/%m/%Y'),
             'total': f'{format_number(invoice.totals.total, digits)} {invoice.currency}' if invoice.totals else '',
             'related': invoice.related.reference_text() if invoice.related else '',
-            'state': states.get(move.l10n_vn_einvoice_state, (move.l10n_vn_einvoice_state, '')),
         }
 
     @http.route('/einvoice/lookup/download/<int:move_id>/<string:kind>', type='http', auth='public',
@@ -102,7 +119,7 @@ class EinvoicePublic(http.Controller):
         if kind not in ('pdf', 'xml') or not Attempt._check_download_token(move_id, kind, token):
             raise NotFound()
         move = request.env['account.move'].sudo().browse(move_id).exists()
-        if not move or not move.l10n_vn_einvoice_xml_id:
+        if not move or (kind == 'xml' and not move.l10n_vn_einvoice_xml_id):
             raise NotFound()
         if kind == 'xml':
             attachment = move.l10n_vn_einvoice_xml_id

@@ -226,11 +226,16 @@ class AccountMove(models.Model):
         }
 
     def _l10n_vn_einvoice_fill_mail_markers(self, text):
-        """Replace the markers of a mail prepared before issuing with the issued values."""
+        """Replace the markers of a mail prepared before issuing with the issued values (when the invoice
+        was not issued after all, with its accounting number and no code)."""
         self.ensure_one()
-        if not text or not self.l10n_vn_einvoice_number:
+        if not text:
             return text
-        values = {'number': self.l10n_vn_einvoice_name, 'lookup_code': self.sudo().l10n_vn_einvoice_lookup_code or ''}
+        if self.l10n_vn_einvoice_number:
+            values = {'number': self.l10n_vn_einvoice_name,
+                      'lookup_code': self.sudo().l10n_vn_einvoice_lookup_code or ''}
+        else:
+            values = {'number': self.name or '', 'lookup_code': '—'}
         is_markup = isinstance(text, Markup)
         for key, markers in MAIL_MARKERS.items():
             for marker in markers:
@@ -252,9 +257,9 @@ class AccountMove(models.Model):
     # Issuing: a PDF printed before the invoice was issued is not the e-invoice
     # ------------------------------------------------------------------
 
-    def _l10n_vn_einvoice_issue_one(self):
+    def _l10n_vn_einvoice_mark_issued(self, *args, **kwargs):
         stale = self.invoice_pdf_report_id
-        result = super()._l10n_vn_einvoice_issue_one()
+        result = super()._l10n_vn_einvoice_mark_issued(*args, **kwargs)
         if stale:
             # Keep it in the chatter, but it is no longer "the" invoice PDF: the next Send & Print
             # renders the e-invoice from the signed XML.
@@ -556,7 +561,7 @@ class AccountMoveSend(models.AbstractModel):
     @api.model
     def _get_mail_params(self, move, move_data):
         params = super()._get_mail_params(move, move_data)
-        if params and move.l10n_vn_einvoice_number:
+        if params and move.l10n_vn_einvoice_applicable:
             for key in ('body', 'subject'):
                 params[key] = move._l10n_vn_einvoice_fill_mail_markers(params.get(key))
         return params

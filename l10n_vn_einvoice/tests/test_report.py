@@ -387,6 +387,22 @@ class TestSendMail(EinvoiceReportCommon):
         self.assertTrue(move.invoice_pdf_report_id)
         self.assertIn(b'o_vn_einv', move.invoice_pdf_report_id.raw)  # test mode keeps the HTML of our report
 
+    def test_pdf_printed_before_issue_is_replaced_by_send_and_print(self):
+        move = self.make_invoice()
+        self.env['ir.attachment'].create({
+            'name': 'before.pdf', 'raw': b'%PDF-1.4 draft', 'mimetype': 'application/pdf',
+            'res_model': 'account.move', 'res_id': move.id, 'res_field': 'invoice_pdf_report_file'})
+        message = self._send(move)
+        self.assertEqual(move.l10n_vn_einvoice_state, 'USING', move.l10n_vn_einvoice_error)
+        self.assertIn(b'o_vn_einv', move.invoice_pdf_report_id.raw)
+        sent_pdf = message.attachment_ids.filtered(lambda a: a.name == move._get_invoice_report_filename())
+        self.assertIn(b'o_vn_einv', sent_pdf.raw)
+
+    def test_print_button_gives_the_einvoice(self):
+        move = self.issued()
+        document = move._get_invoice_legal_documents('pdf', allow_fallback=True)
+        self.assertIn(b'o_vn_einv', document['content'])  # test mode: the HTML of our report
+
     def test_english_mail_for_foreign_buyer(self):
         move = self.issued(partner=self.foreign_partner)
         message = self._send(move)
