@@ -293,14 +293,23 @@ class AccountMove(models.Model):
 
         return 'data:image/png;base64,' + base64.b64encode(qr_png(payload, box_size=box_size, border=2)).decode()
 
-    def _l10n_vn_einvoice_payment_qr(self, invoice):
-        """VietQR (NAPAS 247) payload to pay this invoice, or ''.
+    def _l10n_vn_einvoice_payment_bank(self, invoice):
+        """The seller's bank account to pay into: the invoice's, else the company's account printed on the
+        e-invoice (``NBan/STKNHang``)."""
+        self.ensure_one()
+        if self.partner_bank_id:
+            return self.partner_bank_id
+        printed = re.sub(r'\s', '', invoice.seller.bank_account or '')
+        return self.company_id.partner_id.bank_ids.filtered(
+            lambda b: printed and re.sub(r'\s', '', b.acc_number or '') == printed)[:1]
+
+    def _l10n_vn_einvoice_payment_qr(self, invoice, bank):
+        """VietQR (NAPAS 247) payload to pay this invoice into ``bank``, or ''.
 
         Odoo's own VietQR (l10n_vn, bank account with a QR type) when the bank account is set up for it,
         else the library's VietQR from the bank's NAPAS BIN (its BIC field, 6 digits) and the account number.
         """
         self.ensure_one()
-        bank = self.partner_bank_id
         total = invoice.totals.total if invoice.totals else Decimal(0)
         if (not bank or self.move_type != 'out_invoice' or invoice.currency.upper() != 'VND' or total <= 0
                 or self.payment_state in ('paid', 'in_payment', 'reversed')):
@@ -500,8 +509,8 @@ class AccountMove(models.Model):
         except EInvoiceError:
             kind = '1'
         qr_payload = self.l10n_vn_einvoice_qr or invoice.qr_payload
-        payment_qr = self._l10n_vn_einvoice_payment_qr(invoice)
-        bank = self.partner_bank_id
+        bank = self._l10n_vn_einvoice_payment_bank(invoice)
+        payment_qr = self._l10n_vn_einvoice_payment_qr(invoice, bank)
         move_sudo = self.sudo()
         return {
             'invoice': invoice,
@@ -544,7 +553,7 @@ class AccountMove(models.Model):
             'qr_image': self._l10n_vn_einvoice_qr_data_uri(qr_payload) if qr_payload else '',
             'payment_qr_payload': payment_qr,
             'payment_qr_image': self._l10n_vn_einvoice_qr_data_uri(payment_qr) if payment_qr else '',
-            'payment_bank': bank and f'{bank.acc_number} - {bank.bank_id.name or ""}'.strip(' -') or '',
+            'payment_bank': payment_qr and f'{bank.acc_number} - {bank.bank_id.name or ""}'.strip(' -') or '',
             'lookup_url': self._l10n_vn_einvoice_lookup_url(),
             'lookup_code': move_sudo.l10n_vn_einvoice_lookup_code or '',
             'seller_tax_code_compact': normalize_tax_code(invoice.seller.tax_code or ''),

@@ -15,13 +15,16 @@ import tempfile
 from datetime import date
 from unittest.mock import patch
 
+from decimal import Decimal
+
 from odoo import Command
-from odoo.tests import HttpCase, tagged
+from odoo.tests import BaseCase, HttpCase, tagged
 
 from vn_einvoice import document as vn_doc
 from vn_einvoice import lifecycle
 from vn_einvoice.qr import crc16_ccitt_false, parse_invoice_qr
 
+from ..models.account_move_report import certificate_common_name, format_number
 from .common import SELLER_MST, EinvoiceCommon
 
 _logger = logging.getLogger(__name__)
@@ -205,8 +208,13 @@ class TestReport(EinvoiceReportCommon, HttpCase):
         self.assertIn(BANK_ACCOUNT, payload)
         self.assertIn('54073300000', payload)  # ID 54, 7 characters: the amount to pay
         self.assertEqual(payload[-4:], crc16_ccitt_false(payload[:-4]))
+        # No bank account on the invoice: the company's account printed on the e-invoice.
         no_bank = self.issued(partner_bank_id=False)
-        self.assertFalse(no_bank._l10n_vn_einvoice_report_values()['payment_qr_payload'])
+        self.assertIn(BANK_ACCOUNT, no_bank._l10n_vn_einvoice_report_values()['payment_qr_payload'])
+        # A bank without a NAPAS BIN: no payment code.
+        self.company_bank.bank_id.bic = 'BFTVVNVX'
+        self.assertFalse(move._l10n_vn_einvoice_report_values()['payment_qr_payload'])
+        self.company_bank.bank_id.bic = NAPAS_BIN
         usd = self.setup_other_currency('USD', rates=[('2000-01-01', 1 / 25_000)])
         foreign = self.issued([(3, 12.5, self.tax_10)], partner=self.foreign_partner, currency_id=usd.id)
         values = foreign._l10n_vn_einvoice_report_values()
@@ -256,6 +264,17 @@ class TestReport(EinvoiceReportCommon, HttpCase):
         signer_cn = self.company.name
         self.assertIn(signer_cn.upper()[:10], text.upper())
 
+    def test_long_invoice_pages_repeat_the_column_headings(self):
+        move = self.issued(self._sixty_lines())
+        values = move._l10n_vn_einvoice_report_values()
+        pages = values['pages']
+        self.assertGreaterEqual(len(pages), 2)
+        self.assertEqual([line['seq'] for page in pages for line in page], list(range(1, 61)))
+        html = self.html(move)
+        self.assertEqual(html.count('Tiếp theo trang trước'), len(pages) - 1)
+        self.assertEqual(html.count('<table class="vn-lines vn-lines-head">'), len(pages))
+        self.assertEqual(html.count('class="vn-row"'), 60)
+
     def test_pdf_long_invoice_spans_pages(self):
         require_tools(self, 'wkhtmltopdf', 'pdftoppm', 'zbarimg', 'pdftotext')
         move = self.issued(self._sixty_lines())
@@ -274,6 +293,7 @@ class TestReport(EinvoiceReportCommon, HttpCase):
     def test_pdf_gallery(self):
         """Several kinds of invoices rendered and read back; their page images kept in $L10N_VN_EINVOICE_PNG_DIR."""
         require_tools(self, 'wkhtmltopdf', 'pdftoppm', 'zbarimg')
+        self.company.logo = self._logo()
         gallery = self._gallery()
         keep = os.environ.get(PNG_DIR_ENV)
         directory = keep or tempfile.mkdtemp()
@@ -290,6 +310,22 @@ class TestReport(EinvoiceReportCommon, HttpCase):
         finally:
             if not keep:
                 shutil.rmtree(directory, ignore_errors=True)
+
+    @staticmethod
+    def _logo():
+        import base64
+        import io
+
+        from PIL import Image, ImageDraw
+
+        image = Image.new('RGB', (360, 140), '#1f3864')
+        draw = ImageDraw.Draw(image)
+        draw.ellipse((20, 20, 120, 120), fill='#f2c14e')
+        draw.rectangle((150, 45, 330, 60), fill='white')
+        draw.rectangle((150, 80, 290, 95), fill='#f2c14e')
+        buffer = io.BytesIO()
+        image.save(buffer, 'PNG')
+        return base64.b64encode(buffer.getvalue())
 
     def _sixty_lines(self):
         taxes = (self.tax_10, self.tax_8, self.tax_0)
@@ -318,7 +354,8 @@ class TestReport(EinvoiceReportCommon, HttpCase):
         return super().make_invoice(lines, partner, invoice_date, post, move_type, **vals)
 
     def _gallery(self):
-        """Invoices to look at: ordinary VND, 60 lines over pages, USD to a foreign buyer, adjustment, replacement."""
+        """Invoices to look at: ordinary VND, 60 lines over pages, USD to a foreign buyer (bilingual), adjustment,
+        replacement, 60 lines in USD (bilingual)."""
         gallery = {}
         gallery['01_vnd'] = self.issued([(2, 1_500_000, self.tax_10), (1, 20_000_000, self.tax_8),
                                          (5, 120_000, self.tax_kct)])
@@ -327,6 +364,9 @@ class TestReport(EinvoiceReportCommon, HttpCase):
         gallery['03_usd_foreign'] = self.issued([(3, 12.5, self.tax_10), (10, 99.99, self.tax_0)],
                                                 partner=self.foreign_partner, currency_id=usd.id)
         gallery['04_adjustment'] = self.credit_note(gallery['01_vnd'])
+        gallery['06_usd_sixty_lines'] = self.issued(
+            [(product, qty, price / 25_000, tax) for product, qty, price, tax in self._sixty_lines()],
+            partner=self.foreign_partner, currency_id=usd.id)
         gallery['05_replacement'] = self._replacement_of(self.issued([(4, 250_000, self.tax_10)]))
         return gallery
 
@@ -430,3 +470,29 @@ class TestSendMail(EinvoiceReportCommon):
             message = self._send(move)
         self.assertIn('provider.pdf', message.attachment_ids.mapped('name'))
         self.assertIn(move.l10n_vn_einvoice_xml_id.name, message.attachment_ids.mapped('name'))
+
+
+@tagged('post_install_l10n', 'post_install', '-at_install')
+class TestReportHelpers(BaseCase):
+
+    def test_vietnamese_number_format(self):
+        cases = [
+            ((Decimal('1234567.5'),), '1.234.567,5'),
+            ((Decimal('-1650000'),), '-1.650.000'),
+            ((Decimal('41.25'), 2), '41,25'),
+            ((Decimal('12.5'), 2), '12,50'),
+            ((Decimal('0'),), '0'),
+            ((Decimal('1E+3'),), '1.000'),
+            ((Decimal('999'),), '999'),
+            ((Decimal('0.000100'),), '0,0001'),
+            ((Decimal('-0.00'), 2), '0,00'),
+        ]
+        for args, expected in cases:
+            self.assertEqual(format_number(*args), expected, args)
+
+    def test_common_name_of_the_signer(self):
+        self.assertEqual(certificate_common_name('CN=Công ty TNHH A,O=A,C=VN'), 'Công ty TNHH A')
+        self.assertEqual(certificate_common_name('UID=MST:0312345673,CN=Công ty A\\, chi nhánh 1,C=VN'),
+                         'Công ty A, chi nhánh 1')
+        self.assertEqual(certificate_common_name('O=No common name'), 'O=No common name')
+        self.assertEqual(certificate_common_name(None), '')
