@@ -208,12 +208,15 @@ class AccountMove(models.Model):
         index = 1 if english else 0
         move = self.sudo()
         if move.l10n_vn_einvoice_number:
-            number = move.l10n_vn_einvoice_name
+            number = f'{move.l10n_vn_einvoice_number:08d}'
             code = move.l10n_vn_einvoice_lookup_code or ''
         else:
             number = MAIL_MARKERS['number'][index]
             code = MAIL_MARKERS['lookup_code'][index]
         digits = self.currency_id.decimal_places
+        total = format_number(Decimal(str(self.amount_total)), digits, digits)
+        if english:  # 1,234,567.50
+            total = total.replace('.', '\x00').replace(',', '.').replace('\x00', ',')
         return {
             'number': number,
             'lookup_code': code,
@@ -221,7 +224,7 @@ class AccountMove(models.Model):
             'template': self.l10n_vn_einvoice_template_id.code or '',
             'symbol': self.l10n_vn_einvoice_series_id.symbol or '',
             'date': self.invoice_date and self.invoice_date.strftime('%d/%m/%Y') or '',
-            'total': f'{format_number(Decimal(str(self.amount_total)), digits, digits)} {self.currency_id.name}',
+            'total': f'{total} {self.currency_id.name}',
             'seller_tax_code': self.company_id.vat or '',
         }
 
@@ -232,7 +235,7 @@ class AccountMove(models.Model):
         if not text:
             return text
         if self.l10n_vn_einvoice_number:
-            values = {'number': self.l10n_vn_einvoice_name,
+            values = {'number': f'{self.l10n_vn_einvoice_number:08d}',
                       'lookup_code': self.sudo().l10n_vn_einvoice_lookup_code or ''}
         else:
             values = {'number': self.name or '', 'lookup_code': '—'}

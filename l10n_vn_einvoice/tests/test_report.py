@@ -413,7 +413,7 @@ class TestSendMail(EinvoiceReportCommon):
             order='id desc', limit=1)
         body = str(message.body)
         self.assertIn(move.l10n_vn_einvoice_lookup_code, body)
-        self.assertIn(move.l10n_vn_einvoice_name, message.subject)
+        self.assertIn(f'{move.l10n_vn_einvoice_series_id.symbol} số {move.l10n_vn_einvoice_number:08d}', message.subject)
         self.assertIn('/einvoice/lookup', body)
         self.assertIn(SELLER_MST, body)
         self.assertNotIn('[[', body)
@@ -451,6 +451,7 @@ class TestSendMail(EinvoiceReportCommon):
         body = str(message.body)
         self.assertIn('Dear', body)
         self.assertIn('lookup code', body)
+        self.assertIn('3,300,000 VND', body)
         self.assertIn(move.l10n_vn_einvoice_lookup_code, body)
         self.assertIn(move.l10n_vn_einvoice_xml_id.name, message.attachment_ids.mapped('name'))
 
