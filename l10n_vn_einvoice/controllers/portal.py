@@ -78,7 +78,7 @@ class EinvoicePublic(http.Controller):
         """What a successful lookup shows: the invoice as signed, in a few lines."""
         from vn_einvoice.xml import parse_xml
 
-        from ..models.account_move_report import format_number
+        from ..models.account_move_report import format_number, number_text
 
         digits = move.currency_id.decimal_places
         states = {
@@ -93,7 +93,8 @@ class EinvoicePublic(http.Controller):
                 **summary,
                 'seller_name': move.company_id.name, 'seller_tax_code': move.company_id.vat or '',
                 'buyer_name': move.commercial_partner_id.name, 'template': move.l10n_vn_einvoice_template_id.code,
-                'symbol': move.l10n_vn_einvoice_series_id.symbol, 'number': f'{move.l10n_vn_einvoice_number:08d}',
+                'symbol': move.l10n_vn_einvoice_series_id.symbol,
+                'number': number_text(move.l10n_vn_einvoice_number, move.l10n_vn_einvoice_template_id.code),
                 'date': move.invoice_date.strftime('%d/%m/%Y') if move.invoice_date else '',
                 'total': f'{format_number(Decimal(str(move.amount_total)), digits)} {move.currency_id.name}',
                 'related': '',
@@ -106,7 +107,7 @@ class EinvoicePublic(http.Controller):
             'buyer_name': invoice.buyer.name,
             'template': invoice.template,
             'symbol': invoice.symbol,
-            'number': f'{invoice.number:08d}' if invoice.number is not None else '',
+            'number': number_text(invoice.number, invoice.template),
             'date': invoice.issue_date.strftime('%d/%m/%Y'),
             'total': f'{format_number(invoice.totals.total, digits)} {invoice.currency}' if invoice.totals else '',
             'related': invoice.related.reference_text() if invoice.related else '',

@@ -16,7 +16,7 @@ from odoo.exceptions import UserError
 from odoo.tools.image import image_data_uri
 
 from vn_einvoice import lifecycle
-from vn_einvoice.codes import TEMPLATE_TITLES, normalize_tax_code, template_kind
+from vn_einvoice.codes import TEMPLATE_TITLES, Regime, normalize_tax_code, template_kind, template_regime
 from vn_einvoice.document import LineKind, RelationKind
 from vn_einvoice.errors import EInvoiceError
 
@@ -130,6 +130,17 @@ def format_number(value, min_decimals=0, max_decimals=None):
     return ('-' if negative and text.strip('0.,') else '') + text
 
 
+def number_text(number, template=''):
+    """The invoice number as printed: 8 digits (Decree 123), 7 for the legacy templates (``01GTKT0/001``)."""
+    if number is None:
+        return ''
+    try:
+        legacy = template_regime(template) is Regime.LEGACY
+    except EInvoiceError:
+        legacy = False
+    return f'{int(number):07d}' if legacy else f'{int(number):08d}'
+
+
 def bilingual_label(vi, en='', br=False):
     """``Đơn giá (Unit price)`` as safe HTML, the English part in a span (on its own line with ``br``)."""
     if not en:
@@ -208,7 +219,7 @@ class AccountMove(models.Model):
         index = 1 if english else 0
         move = self.sudo()
         if move.l10n_vn_einvoice_number:
-            number = f'{move.l10n_vn_einvoice_number:08d}'
+            number = number_text(move.l10n_vn_einvoice_number, move.l10n_vn_einvoice_template_id.code)
             code = move.l10n_vn_einvoice_lookup_code or ''
         else:
             number = MAIL_MARKERS['number'][index]
@@ -235,7 +246,7 @@ class AccountMove(models.Model):
         if not text:
             return text
         if self.l10n_vn_einvoice_number:
-            values = {'number': f'{self.l10n_vn_einvoice_number:08d}',
+            values = {'number': number_text(self.l10n_vn_einvoice_number, self.l10n_vn_einvoice_template_id.code),
                       'lookup_code': self.sudo().l10n_vn_einvoice_lookup_code or ''}
         else:
             values = {'number': self.name or '', 'lookup_code': '—'}
@@ -522,7 +533,7 @@ class AccountMove(models.Model):
             'labels_br': labels_br,
             'title': (invoice.title or TEMPLATE_TITLES.get(kind, '')).upper(),
             'title_en': ENGLISH_TITLES.get(kind, 'INVOICE') if bilingual else '',
-            'number': f'{invoice.number:08d}' if invoice.number is not None else '',
+            'number': number_text(invoice.number, invoice.template),
             'date': {'day': f'{invoice.issue_date:%d}', 'month': f'{invoice.issue_date:%m}',
                      'year': f'{invoice.issue_date:%Y}'},
             'seller': invoice.seller,

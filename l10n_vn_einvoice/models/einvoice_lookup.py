@@ -167,7 +167,7 @@ class EinvoiceLookupAttempt(models.Model):
         from vn_einvoice.signing import verify_invoice
         from vn_einvoice.xml import parse_xml
 
-        from .account_move_report import certificate_common_name, format_number
+        from .account_move_report import certificate_common_name, format_number, number_text
 
         try:
             report = verify_invoice(data)
@@ -217,7 +217,7 @@ class EinvoiceLookupAttempt(models.Model):
         totals = invoice.totals
         result['invoice'] = {
             'template': invoice.template, 'symbol': invoice.symbol,
-            'number': f'{invoice.number:08d}' if invoice.number is not None else '',
+            'number': number_text(invoice.number, invoice.template),
             'date': invoice.issue_date.strftime('%d/%m/%Y') if invoice.issue_date else '',
             'seller_name': invoice.seller.name, 'seller_tax_code': invoice.seller.tax_code,
             'buyer_name': invoice.buyer.name, 'buyer_tax_code': invoice.buyer.tax_code,

@@ -24,7 +24,7 @@ from vn_einvoice import document as vn_doc
 from vn_einvoice import lifecycle
 from vn_einvoice.qr import crc16_ccitt_false, parse_invoice_qr
 
-from ..models.account_move_report import certificate_common_name, format_number
+from ..models.account_move_report import certificate_common_name, format_number, number_text
 from .common import SELLER_MST, EinvoiceCommon
 
 _logger = logging.getLogger(__name__)
@@ -413,7 +413,8 @@ class TestSendMail(EinvoiceReportCommon):
             order='id desc', limit=1)
         body = str(message.body)
         self.assertIn(move.l10n_vn_einvoice_lookup_code, body)
-        self.assertIn(f'{move.l10n_vn_einvoice_series_id.symbol} số {move.l10n_vn_einvoice_number:08d}', message.subject)
+        symbol, number = move.l10n_vn_einvoice_series_id.symbol, move.l10n_vn_einvoice_number
+        self.assertIn(f'{symbol} số {number:08d}', message.subject)
         self.assertIn('/einvoice/lookup', body)
         self.assertIn(SELLER_MST, body)
         self.assertNotIn('[[', body)
@@ -490,6 +491,11 @@ class TestReportHelpers(BaseCase):
         ]
         for args, expected in cases:
             self.assertEqual(format_number(*args), expected, args)
+
+    def test_number_as_printed(self):
+        self.assertEqual(number_text(12, '1'), '00000012')
+        self.assertEqual(number_text(12, '01GTKT0/001'), '0000012')
+        self.assertEqual(number_text(None, '1'), '')
 
     def test_common_name_of_the_signer(self):
         self.assertEqual(certificate_common_name('CN=Công ty TNHH A,O=A,C=VN'), 'Công ty TNHH A')
