@@ -9,3 +9,6 @@ from . import account_move
 from . import account_move_send
 from . import account_move_report
 from . import einvoice_lookup
+from . import einvoice_agreement
+from . import einvoice_notice
+from . import account_move_correction

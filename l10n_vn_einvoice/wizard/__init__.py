@@ -1,0 +1,4 @@
+from . import account_move_reversal
+from . import einvoice_adjustment_wizard
+from . import einvoice_replacement_wizard
+from . import einvoice_correction_wizard
