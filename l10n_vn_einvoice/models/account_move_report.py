@@ -579,7 +579,8 @@ class AccountMoveSend(models.AbstractModel):
 
     @api.model
     def _get_invoice_extra_attachments(self, move):
-        return super()._get_invoice_extra_attachments(move) + move._l10n_vn_einvoice_provider_pdf_attachments()
+        # union: a provider integration may also add its PDF itself
+        return super()._get_invoice_extra_attachments(move) | move._l10n_vn_einvoice_provider_pdf_attachments()
 
     @api.model
     def _get_mail_params(self, move, move_data):
