@@ -43,9 +43,13 @@ Built on the pure-Python library ``vn_einvoice``.
         'data/mail_template_data.xml',
         'views/portal_templates.xml',
         'views/res_partner_report_views.xml',
+        'security/l10n_vn_einvoice_provider_security.xml',
+        'data/einvoice_provider_data.xml',
+        'views/einvoice_provider_views.xml',
     ],
     'demo': [
         'demo/demo_company.xml',
+        'demo/einvoice_provider_demo.xml',
     ],
     'assets': {
         'web.assets_tests': [

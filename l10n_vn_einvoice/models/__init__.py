@@ -12,3 +12,5 @@ from . import einvoice_lookup
 from . import einvoice_agreement
 from . import einvoice_notice
 from . import account_move_correction
+from . import einvoice_provider
+from . import account_move_provider

@@ -1,0 +1,663 @@
+"""Issuing e-invoices through a provider (Viettel SInvoice, …): never twice.
+
+Every invoice gets a transaction key (``transactionUuid``) once, kept for good. Before any request the
+key and the flag "a request may have reached the provider" are committed (outside tests), the invoice
+row is locked (``FOR UPDATE SKIP LOCKED``, as Odoo's ``l10n_vn_edi_viettel``), the provider is called and
+the outcome committed, invoice by invoice. While the flag is set, the provider is asked for the key
+before anything is sent again; it is cleared only when the invoice is issued or the provider said it
+has none. The provider's number, issue time, secret code and tax-authority code are stored; its PDF,
+ZIP and XML attached. Batches (scheduled action) go through ``issue_batch`` (``createBatchInvoice``).
+"""
+
+import base64
+import io
+import logging
+import uuid
+import zipfile
+from collections import defaultdict
+from datetime import timezone
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import html_escape
+
+from vn_einvoice import document as doc
+from vn_einvoice.errors import EInvoiceError
+
+_logger = logging.getLogger(__name__)
+
+PAID_STATES = ('paid', 'in_payment')
+SYNC_STATES = ('USING', 'ADJUSTED')
+
+
+def _new_key():
+    return str(uuid.uuid4())
+
+
+def _xml_from_zip(data, depth=0):
+    """(name, bytes) of the first XML in a provider's ZIP (SInvoice nests a zip in the zip)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return None
+    with archive:
+        for name in archive.namelist():
+            if name.lower().endswith('.xml'):
+                return name.rsplit('/', 1)[-1], archive.read(name)
+        for name in archive.namelist():
+            if depth < 3 and name.lower().endswith('.zip'):
+                found = _xml_from_zip(archive.read(name), depth + 1)
+                if found:
+                    return found
+    return None
+
+
+class AccountMove(models.Model):
+    _inherit = 'account.move'
+
+    l10n_vn_einvoice_transaction_uuid = fields.Char(
+        string='Transaction key', readonly=True, copy=False, index='btree_not_null',
+        help='Idempotency key sent to the provider (transactionUuid): one per invoice, never changed, so the '
+             'invoice is never issued twice.')
+    l10n_vn_einvoice_provider_maybe_sent = fields.Boolean(
+        string='May have reached the provider', readonly=True, copy=False,
+        help='A request may have reached the provider without an answer: it is looked up by its transaction key '
+             'before anything is sent again.')
+    l10n_vn_einvoice_is_provider = fields.Boolean(compute='_compute_l10n_vn_einvoice_is_provider')
+    l10n_vn_einvoice_provider_id = fields.Many2one('l10n_vn_einvoice.provider', string='Issued through',
+                                                   readonly=True, copy=False)
+    l10n_vn_einvoice_provider_invoice_no = fields.Char(string='Provider invoice number', readonly=True, copy=False)
+    l10n_vn_einvoice_provider_template = fields.Char(string='Provider template', readonly=True, copy=False)
+    l10n_vn_einvoice_provider_transaction_id = fields.Char(string='Provider transaction id', readonly=True,
+                                                           copy=False)
+    l10n_vn_einvoice_provider_paid = fields.Boolean(string='Paid at the provider', readonly=True, copy=False)
+    l10n_vn_einvoice_payment_to_sync = fields.Boolean(
+        string='Payment status to send', compute='_compute_l10n_vn_einvoice_payment_to_sync', store=True)
+    l10n_vn_einvoice_provider_pdf = fields.Binary(string='Provider PDF', attachment=True, readonly=True, copy=False)
+    l10n_vn_einvoice_provider_pdf_id = fields.Many2one(
+        'ir.attachment', string='Provider PDF file', copy=False,
+        compute=lambda self: self._compute_linked_attachment_id('l10n_vn_einvoice_provider_pdf_id',
+                                                                'l10n_vn_einvoice_provider_pdf'),
+        depends=['l10n_vn_einvoice_provider_pdf'])
+    l10n_vn_einvoice_provider_zip = fields.Binary(string='Provider ZIP', attachment=True, readonly=True, copy=False)
+    l10n_vn_einvoice_provider_zip_id = fields.Many2one(
+        'ir.attachment', string='Provider ZIP file', copy=False,
+        compute=lambda self: self._compute_linked_attachment_id('l10n_vn_einvoice_provider_zip_id',
+                                                                'l10n_vn_einvoice_provider_zip'),
+        depends=['l10n_vn_einvoice_provider_zip'])
+
+    @api.depends('l10n_vn_einvoice_series_id.issuing_mode', 'l10n_vn_einvoice_provider_id')
+    def _compute_l10n_vn_einvoice_is_provider(self):
+        for move in self:
+            move.l10n_vn_einvoice_is_provider = bool(move.l10n_vn_einvoice_provider_id) or (
+                move.l10n_vn_einvoice_series_id.issuing_mode == 'provider')
+
+    @api.depends('payment_state', 'l10n_vn_einvoice_provider_paid', 'l10n_vn_einvoice_provider_invoice_no',
+                 'l10n_vn_einvoice_state')
+    def _compute_l10n_vn_einvoice_payment_to_sync(self):
+        newly = False
+        for move in self:
+            sync = (bool(move.l10n_vn_einvoice_provider_invoice_no) and move.l10n_vn_einvoice_state in SYNC_STATES
+                    and (move.payment_state in PAID_STATES) != move.l10n_vn_einvoice_provider_paid)
+            newly = newly or (sync and not move.l10n_vn_einvoice_payment_to_sync)
+            move.l10n_vn_einvoice_payment_to_sync = sync
+        if newly:  # the payment state changed: send it soon (scheduled action, outside this transaction)
+            cron = self.env.ref('l10n_vn_einvoice.ir_cron_l10n_vn_einvoice_provider_payment', raise_if_not_found=False)
+            if cron and cron.active:
+                cron._trigger()
+
+    # ------------------------------------------------------------------
+    # Guards
+    # ------------------------------------------------------------------
+
+    def _l10n_vn_einvoice_check_not_pending(self):
+        pending = self.filtered(lambda m: m.l10n_vn_einvoice_provider_maybe_sent
+                                and m.l10n_vn_einvoice_state == 'CREATED')
+        if pending:
+            raise UserError(_(
+                'Invoice %s may already have been issued at the provider (an earlier request got no answer). '
+                'Look it up at the provider first (button "Look up at the provider").', pending[0].display_name))
+
+    def button_draft(self):
+        self._l10n_vn_einvoice_check_not_pending()
+        return super().button_draft()
+
+    def button_cancel(self):
+        self._l10n_vn_einvoice_check_not_pending()
+        return super().button_cancel()
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        for move in posted.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED'
+                                    and not m.l10n_vn_einvoice_transaction_uuid):
+            move.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_transaction_uuid': _new_key()})
+        return posted
+
+    def _l10n_vn_einvoice_check(self):
+        errors = super()._l10n_vn_einvoice_check()
+        series = self.l10n_vn_einvoice_series_id
+        if not self.l10n_vn_einvoice_applicable or series.issuing_mode != 'provider':
+            return errors
+        account = series._l10n_vn_einvoice_provider()
+        if not account:
+            errors.append(_('No provider account: choose one on series %s or make one the default of the company.',
+                            series.name))
+        elif not account.active:
+            errors.append(_('Provider account %s is archived.', account.name))
+        if series.template_id.regime == 'current' and not series.provider_template_code:
+            errors.append(_('Series %s: the provider\'s template code (such as 1/001) is missing; import the series '
+                            'from the provider account.', series.name))
+        if account and series.provider_template_code:
+            required = account.field_ids.filtered(
+                lambda f: f.required and f.template_code == series.provider_template_code)
+            if required:
+                errors.append(_('Template %(template)s of the provider requires custom fields Odoo does not fill: '
+                                '%(fields)s.', template=series.provider_template_code,
+                                fields=', '.join(required.mapped('label'))))
+        return errors
+
+    # ------------------------------------------------------------------
+    # Issuing
+    # ------------------------------------------------------------------
+
+    def _l10n_vn_einvoice_provider_can_commit(self):
+        return self._can_commit() and not self.env.context.get('l10n_vn_einvoice_no_commit')
+
+    def _l10n_vn_einvoice_lock(self):
+        """The ids of these invoices this transaction could lock (others are being issued elsewhere)."""
+        if not self.ids:
+            return set()
+        self.env.cr.execute('SELECT id FROM account_move WHERE id IN %s FOR UPDATE SKIP LOCKED', [tuple(self.ids)])
+        locked = {row[0] for row in self.env.cr.fetchall()}
+        self.invalidate_recordset()
+        return locked
+
+    def _l10n_vn_einvoice_provider_prepare(self):
+        """Give each invoice its key and set "may have reached the provider" (committed by the caller before
+        any request). Returns ``{id: the flag before}``: whether an earlier request may have gone through."""
+        before = {}
+        for move in self:
+            before[move.id] = move.l10n_vn_einvoice_provider_maybe_sent
+            vals = {'l10n_vn_einvoice_provider_maybe_sent': True}
+            if not move.l10n_vn_einvoice_transaction_uuid:
+                vals['l10n_vn_einvoice_transaction_uuid'] = _new_key()
+            move.with_context(l10n_vn_einvoice_internal=True).write(vals)
+        return before
+
+    def _l10n_vn_einvoice_provider_failed(self, error, maybe_sent):
+        self.ensure_one()
+        self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_provider_maybe_sent': maybe_sent})
+        self._l10n_vn_einvoice_record_error(error)
+
+    def _l10n_vn_einvoice_record_error(self, error):
+        from vn_einvoice.providers import ProviderError
+
+        if not isinstance(error, ProviderError):
+            return super()._l10n_vn_einvoice_record_error(error)
+        message = self.env['l10n_vn_einvoice.provider']._error_text(error)
+        self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_error': message})
+        self.message_post(body=_('The e-invoice was not issued: %s', html_escape(message)))
+
+    def _l10n_vn_einvoice_issue_batch(self, commit=False):
+        providers = self.filtered(lambda m: m.l10n_vn_einvoice_series_id.issuing_mode == 'provider')
+        issued, failed = super(AccountMove, self - providers)._l10n_vn_einvoice_issue_batch(commit=commit)
+        if providers:
+            ctx = self.env.context
+            if ctx.get('l10n_vn_einvoice_from_cron') or ctx.get('l10n_vn_einvoice_provider_batch'):
+                more_issued, more_failed = providers._l10n_vn_einvoice_provider_issue_batch()
+            else:
+                more_issued, more_failed = providers._l10n_vn_einvoice_provider_issue_each()
+            issued, failed = issued | more_issued, failed | more_failed
+        return issued, failed
+
+    def _l10n_vn_einvoice_provider_issue_each(self):
+        """Issue one invoice after the other: lock, key committed, call, outcome committed."""
+        issued = failed = self.browse()
+        can_commit = self._l10n_vn_einvoice_provider_can_commit()
+        clients = {}
+        try:
+            for move in self.sorted(lambda m: (m.invoice_date, m.id)):
+                # each commit empties the ORM cache: prefetch this invoice alone, not the whole set again
+                move = move.with_prefetch()
+                if not move._l10n_vn_einvoice_lock() or move.l10n_vn_einvoice_state != 'CREATED':
+                    failed |= move.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED')
+                    continue
+                before = move._l10n_vn_einvoice_provider_prepare()[move.id]
+                if can_commit:
+                    self.env.cr.commit()  # the key and the flag are safe before any request
+                    if not move._l10n_vn_einvoice_lock() or move.l10n_vn_einvoice_state != 'CREATED':
+                        continue
+                outcome = {}
+                try:
+                    with self.env.cr.savepoint():
+                        move.with_context(
+                            l10n_vn_einvoice_provider_clients=clients, l10n_vn_einvoice_provider_outcome=outcome,
+                            l10n_vn_einvoice_provider_maybe_sent=before,
+                        )._l10n_vn_einvoice_issue_one()
+                    issued |= move
+                except (UserError, ValidationError, EInvoiceError) as e:
+                    move._l10n_vn_einvoice_provider_failed(e, move._l10n_vn_einvoice_maybe_after(e, before, outcome))
+                    failed |= move
+                if can_commit:
+                    self.env.cr.commit()
+                if move in issued:
+                    move._l10n_vn_einvoice_provider_after_issue(clients, can_commit)
+        finally:
+            for client in clients.values():
+                client.close()
+        return issued, failed
+
+    def _l10n_vn_einvoice_maybe_after(self, error, before, outcome):
+        """The "may have reached the provider" flag after a failed attempt."""
+        from vn_einvoice.providers import ProviderUnknownOutcome
+
+        return bool(before or isinstance(error, ProviderUnknownOutcome) or self.id in outcome)
+
+    def _l10n_vn_einvoice_provider_issue_batch(self):
+        """Issue through ``issue_batch`` (SInvoice ``createBatchInvoice``), per provider account.
+
+        Resumable: keys and flags are committed before the request; after a crash the flagged invoices are
+        looked up first and only those the provider does not have are sent."""
+        from vn_einvoice.providers import BatchEntry, ProviderError
+
+        issued = failed = self.browse()
+        corrections = self.filtered(lambda m: m._l10n_vn_einvoice_related() is not None)
+        if corrections:  # adjustments and replacements: one by one (adjust/replace)
+            issued, failed = corrections._l10n_vn_einvoice_provider_issue_each()
+        can_commit = self._l10n_vn_einvoice_provider_can_commit()
+        groups = defaultdict(lambda: self.browse())
+        for move in (self - corrections):
+            groups[move.l10n_vn_einvoice_series_id._l10n_vn_einvoice_provider()] |= move
+        for account, moves in groups.items():
+            if not account:
+                more_issued, more_failed = moves._l10n_vn_einvoice_provider_issue_each()  # records the reason
+                issued, failed = issued | more_issued, failed | more_failed
+                continue
+            locked = moves._l10n_vn_einvoice_lock()
+            ready = self.browse()
+            for move in moves.filtered(lambda m: m.id in locked and m.l10n_vn_einvoice_state == 'CREATED'):
+                errors = move._l10n_vn_einvoice_check()
+                if errors:
+                    move._l10n_vn_einvoice_record_error(UserError('\n'.join(errors)))
+                    failed |= move
+                else:
+                    ready |= move
+            before = ready._l10n_vn_einvoice_provider_prepare()
+            if can_commit:
+                self.env.cr.commit()
+                locked = ready._l10n_vn_einvoice_lock()
+                ready = ready.filtered(lambda m: m.id in locked and m.l10n_vn_einvoice_state == 'CREATED')
+            entries, sent = [], self.browse()
+            for move in ready.sorted(lambda m: (m.invoice_date, m.id)):
+                try:
+                    with self.env.cr.savepoint():
+                        invoice = move._l10n_vn_einvoice_document()
+                except (UserError, ValidationError, EInvoiceError) as e:
+                    move._l10n_vn_einvoice_provider_failed(e, before[move.id])
+                    failed |= move
+                    continue
+                entries.append(BatchEntry(invoice, move.l10n_vn_einvoice_transaction_uuid,
+                                          move._l10n_vn_einvoice_provider_options(move.l10n_vn_einvoice_series_id),
+                                          maybe_sent=before[move.id]))
+                sent |= move
+            if not entries:
+                continue
+            clients = {}
+            try:
+                clients[account.id] = client = account._client()
+                try:
+                    answer = client.issue_batch(entries)
+                except ProviderError as e:  # the whole request: nothing known to be issued
+                    for move in sent:
+                        move._l10n_vn_einvoice_provider_failed(e, move._l10n_vn_einvoice_maybe_after(e, before[move.id], {}))
+                    failed |= sent
+                    if can_commit:
+                        self.env.cr.commit()
+                    continue
+                items = answer.by_uuid()
+                done = self.browse()
+                for move in sent:
+                    item = items.get(move.l10n_vn_einvoice_transaction_uuid)
+                    if item is None or not item.ok:
+                        error = item.error if item is not None else UserError(_('The provider said nothing about it.'))
+                        move._l10n_vn_einvoice_provider_failed(
+                            error, move._l10n_vn_einvoice_maybe_after(error, before[move.id], {}) or item is None)
+                        failed |= move
+                        continue
+                    outcome = {move.id: item.result}
+                    try:
+                        with self.env.cr.savepoint():
+                            move.with_context(l10n_vn_einvoice_provider_results=outcome)._l10n_vn_einvoice_issue_one()
+                        done |= move
+                    except (UserError, ValidationError, EInvoiceError) as e:
+                        move._l10n_vn_einvoice_provider_failed(e, True)  # issued at the provider: look it up
+                        failed |= move
+                issued |= done
+                if can_commit:
+                    self.env.cr.commit()
+                done._l10n_vn_einvoice_provider_after_issue(clients, can_commit)
+            finally:
+                for client in clients.values():
+                    client.close()
+        return issued, failed
+
+    def _l10n_vn_einvoice_provider_options(self, series):
+        """Mapping options sent with the invoice (template code, payment status, corrected template)."""
+        self.ensure_one()
+        options = {'payment_status': self.payment_state in PAID_STATES}
+        if series.provider_template_code:
+            options['template_code'] = series.provider_template_code
+        origins = self._l10n_vn_einvoice_origins()
+        if len(origins) == 1:
+            code = origins.l10n_vn_einvoice_provider_template or origins.l10n_vn_einvoice_series_id.provider_template_code
+            if code:
+                options['original_template_code'] = code
+        return options
+
+    def _l10n_vn_einvoice_origins(self):
+        """The issued invoices this one corrects (adjustment, replacement or credit note)."""
+        self.ensure_one()
+        if 'l10n_vn_einvoice_origin_ids' in self._fields and self.l10n_vn_einvoice_origin_ids:
+            return self.l10n_vn_einvoice_origin_ids
+        return self.reversed_entry_id if self.move_type == 'out_refund' else self.browse()
+
+    def _l10n_vn_einvoice_provider_agreement(self):
+        """(name, date) of the agreement (biên bản) a correction rests on."""
+        self.ensure_one()
+        agreement = self['l10n_vn_einvoice_agreement_id'] if 'l10n_vn_einvoice_agreement_id' in self._fields else None
+        if agreement:
+            return agreement.name, agreement.date
+        return (self.ref or self.name or '')[:255], self.invoice_date
+
+    def _l10n_vn_einvoice_issue_provider(self, series):
+        """Issue through the series' provider account (or record the result of a batch)."""
+        self.ensure_one()
+        account = series._l10n_vn_einvoice_provider()
+        if not account:
+            raise UserError(_('No provider account for series %s.', series.name))
+        ctx = self.env.context
+        if not self.l10n_vn_einvoice_transaction_uuid:  # called directly: a key of this transaction
+            self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_transaction_uuid': _new_key()})
+        results = ctx.get('l10n_vn_einvoice_provider_results')
+        if results is not None and self.id in results:
+            result = results[self.id]
+        else:
+            result = self._l10n_vn_einvoice_provider_call(account, series)
+        outcome = ctx.get('l10n_vn_einvoice_provider_outcome')
+        if outcome is not None:
+            outcome[self.id] = result
+        return self._l10n_vn_einvoice_provider_mark(account, series, result)
+
+    def _l10n_vn_einvoice_provider_call(self, account, series):
+        invoice = self._l10n_vn_einvoice_document()
+        ctx = self.env.context
+        maybe_sent = ctx.get('l10n_vn_einvoice_provider_maybe_sent')
+        if maybe_sent is None:
+            maybe_sent = self.l10n_vn_einvoice_provider_maybe_sent
+        clients = ctx.get('l10n_vn_einvoice_provider_clients')
+        client = clients.get(account.id) if clients is not None else None
+        own = client is None and clients is None
+        if client is None:
+            client = account._client()
+            if clients is not None:
+                clients[account.id] = client
+        key = self.l10n_vn_einvoice_transaction_uuid
+        options = self._l10n_vn_einvoice_provider_options(series)
+        try:
+            related = invoice.related
+            if related is None:
+                return client.issue(invoice, transaction_uuid=key, maybe_sent=maybe_sent, **options)
+            name, day = self._l10n_vn_einvoice_provider_agreement()
+            if related.relation is doc.RelationKind.ADJUSTMENT:
+                kind = 'money'
+                if 'l10n_vn_einvoice_adjustment_kind' in self._fields and self.l10n_vn_einvoice_adjustment_kind == 'info':
+                    kind = 'information'
+                return client.adjust(invoice, transaction_uuid=key, kind=kind, agreement_name=name, agreement_date=day,
+                                     maybe_sent=maybe_sent, **options)
+            return client.replace(invoice, transaction_uuid=key, agreement_name=name, agreement_date=day,
+                                  maybe_sent=maybe_sent, **options)
+        finally:
+            if own:
+                client.close()
+
+    def _l10n_vn_einvoice_provider_mark(self, account, series, result):
+        """Record what the provider issued: its number, time, codes; USING / SIGNED (the provider signs)."""
+        number = result.number
+        if number is None:
+            digits = ''.join(c for c in reversed(result.invoice_no) if c.isdigit())[::-1]
+            number = int(digits) if digits else 0
+        issued_at = result.issued_at
+        issued_utc = (issued_at.astimezone(timezone.utc).replace(tzinfo=None) if issued_at and issued_at.tzinfo
+                      else issued_at) or fields.Datetime.now()
+        vals = {
+            'l10n_vn_einvoice_number': number,
+            'l10n_vn_einvoice_issue_datetime': issued_utc,
+            'l10n_vn_einvoice_lookup_code': result.reservation_code or False,
+            'l10n_vn_einvoice_authority_code': result.authority_code or False,
+            'l10n_vn_einvoice_provider_id': account.id,
+            'l10n_vn_einvoice_provider_invoice_no': result.invoice_no,
+            'l10n_vn_einvoice_provider_template': result.template or series.provider_template_code
+            or series.template_id.code,
+            'l10n_vn_einvoice_provider_transaction_id': result.transaction_id or False,
+            'l10n_vn_einvoice_provider_paid': (bool(result.paid) if result.paid is not None
+                                               else self.payment_state in PAID_STATES),
+            'l10n_vn_einvoice_provider_maybe_sent': False,
+        }
+        try:
+            from vn_einvoice.qr import invoice_qr_payload
+
+            vals['l10n_vn_einvoice_qr'] = invoice_qr_payload(self._l10n_vn_einvoice_document(number))
+        except (EInvoiceError, UserError) as e:
+            _logger.info('No QR payload for %s: %s', self.id, e)
+        attachment = self._l10n_vn_einvoice_mark_issued(vals, None, None)
+        series._l10n_vn_einvoice_provider_counter(number, self.invoice_date)
+        notes = []
+        if result.found_by_lookup:
+            notes.append(_('The provider already had it under its transaction key (an earlier request went '
+                           'through): it was recorded, not issued again.'))
+        if result.symbol and result.symbol != series.symbol:
+            notes.append(_('The provider issued it in series %(symbol)s, not %(series)s.', symbol=result.symbol,
+                           series=series.symbol))
+        if notes:
+            self.message_post(body=' '.join(html_escape(n) for n in notes))
+        return attachment
+
+    # ------------------------------------------------------------------
+    # After issue: files, payment status, look-up
+    # ------------------------------------------------------------------
+
+    def _l10n_vn_einvoice_provider_ref(self):
+        from vn_einvoice.providers import InvoiceRef
+
+        self.ensure_one()
+        issued = self.l10n_vn_einvoice_issue_datetime
+        return InvoiceRef(self.l10n_vn_einvoice_provider_invoice_no, self.l10n_vn_einvoice_provider_template or '',
+                          issued.replace(tzinfo=timezone.utc) if issued else None,
+                          self.l10n_vn_einvoice_transaction_uuid or '', self.sudo().l10n_vn_einvoice_lookup_code or '')
+
+    def _l10n_vn_einvoice_provider_account(self):
+        self.ensure_one()
+        return self.l10n_vn_einvoice_provider_id or self.l10n_vn_einvoice_series_id._l10n_vn_einvoice_provider()
+
+    @staticmethod
+    def _l10n_vn_einvoice_client_for(account, clients):
+        if account.id not in clients:
+            clients[account.id] = account._client()
+        return clients[account.id]
+
+    def _l10n_vn_einvoice_provider_after_issue(self, clients, can_commit):
+        """Fetch the provider's files of freshly issued invoices (errors are noted, never undo the issue)."""
+        for move in self:
+            move = move.with_prefetch() if can_commit else move
+            account = move.l10n_vn_einvoice_provider_id
+            if not account.download_files:
+                continue
+            move._l10n_vn_einvoice_provider_fetch_files(clients, raise_errors=False)
+            if can_commit:
+                self.env.cr.commit()
+
+    def _l10n_vn_einvoice_provider_fetch_files(self, clients=None, raise_errors=True):
+        from vn_einvoice.providers import ProviderError
+
+        own = clients is None
+        clients = {} if own else clients
+        try:
+            for move in self:
+                account = move._l10n_vn_einvoice_provider_account()
+                if not move.l10n_vn_einvoice_provider_invoice_no or not account:
+                    continue
+                try:
+                    client = self._l10n_vn_einvoice_client_for(account, clients)
+                    ref = move._l10n_vn_einvoice_provider_ref()
+                    pdf = client.download(ref, 'pdf')
+                    archive = client.download(ref, 'zip')
+                except ProviderError as e:
+                    message = self.env['l10n_vn_einvoice.provider']._error_text(e)
+                    if raise_errors:
+                        raise UserError(message) from None
+                    move.message_post(body=_('The provider\'s files could not be fetched yet (%s). Use "Fetch '
+                                             'provider files" later.', html_escape(message)))
+                    continue
+                move._l10n_vn_einvoice_provider_attach(pdf, archive)
+        finally:
+            if own:
+                for client in clients.values():
+                    client.close()
+
+    def _l10n_vn_einvoice_provider_attach(self, pdf, archive):
+        self.ensure_one()
+        Attachment = self.env['ir.attachment'].sudo()
+        files = [(pdf.file_name, pdf.content, 'application/pdf', 'l10n_vn_einvoice_provider_pdf'),
+                 (archive.file_name, archive.content, 'application/zip', 'l10n_vn_einvoice_provider_zip')]
+        found = _xml_from_zip(archive.content)
+        if found and not self.l10n_vn_einvoice_xml_id:
+            files.append((found[0], found[1], 'application/xml', 'l10n_vn_einvoice_xml'))
+        for name, raw, mimetype, fname in files:
+            Attachment.search([('res_model', '=', self._name), ('res_id', '=', self.id),
+                               ('res_field', '=', fname)]).unlink()
+            Attachment.create({'name': name, 'raw': raw, 'mimetype': mimetype, 'res_model': self._name,
+                               'res_id': self.id, 'res_field': fname})
+        self.invalidate_recordset(['l10n_vn_einvoice_provider_pdf', 'l10n_vn_einvoice_provider_pdf_id',
+                                   'l10n_vn_einvoice_provider_zip', 'l10n_vn_einvoice_provider_zip_id',
+                                   'l10n_vn_einvoice_xml', 'l10n_vn_einvoice_xml_id'])
+
+    def _l10n_vn_einvoice_provider_pdf_attachments(self):
+        # the provider's PDF goes with Odoo's own in Send & Print (hook of account_move_report)
+        return super()._l10n_vn_einvoice_provider_pdf_attachments() | self.mapped('l10n_vn_einvoice_provider_pdf_id')
+
+    def action_l10n_vn_einvoice_provider_files(self):
+        self._l10n_vn_einvoice_check_access()
+        moves = self.filtered('l10n_vn_einvoice_provider_invoice_no')
+        if not moves:
+            raise UserError(_('None of these invoices was issued through a provider.'))
+        moves._l10n_vn_einvoice_provider_fetch_files()
+        return True
+
+    def _l10n_vn_einvoice_provider_sync_payment(self):
+        """Send the payment status (paid / unpaid) of issued invoices to their provider, invoice by invoice."""
+        from vn_einvoice.providers import ProviderError
+
+        done = failed = self.browse()
+        can_commit = self._l10n_vn_einvoice_provider_can_commit()
+        clients = {}
+        try:
+            for move in self.filtered('l10n_vn_einvoice_payment_to_sync'):
+                move = move.with_prefetch() if can_commit else move
+                if not move._l10n_vn_einvoice_lock() or not move.l10n_vn_einvoice_payment_to_sync:
+                    continue
+                paid = move.payment_state in PAID_STATES
+                account = move._l10n_vn_einvoice_provider_account()
+                try:
+                    client = self._l10n_vn_einvoice_client_for(account, clients)
+                    client.set_payment_status(
+                        move._l10n_vn_einvoice_provider_ref(), paid,
+                        payment_type=move.l10n_vn_einvoice_payment_method
+                        or move.company_id.l10n_vn_einvoice_payment_method or 'TM/CK',
+                        buyer_email=move.commercial_partner_id.email or None)
+                except (ProviderError, UserError) as e:
+                    message = (self.env['l10n_vn_einvoice.provider']._error_text(e) if isinstance(e, ProviderError)
+                               else e.args[0])
+                    move.message_post(body=_('The payment status could not be sent to the provider: %s',
+                                             html_escape(message)))
+                    failed |= move
+                else:
+                    move.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_provider_paid': paid})
+                    move.message_post(body=_('Payment status sent to the provider: paid.') if paid
+                                      else _('Payment status sent to the provider: unpaid.'))
+                    done |= move
+                if can_commit:
+                    self.env.cr.commit()
+        finally:
+            for client in clients.values():
+                client.close()
+        return done, failed
+
+    def action_l10n_vn_einvoice_provider_payment(self):
+        self._l10n_vn_einvoice_check_access()
+        done, failed = self._l10n_vn_einvoice_provider_sync_payment()
+        if failed and len(self) == 1:
+            raise UserError(_('The payment status could not be sent: see the message on the invoice.'))
+        return True
+
+    def action_l10n_vn_einvoice_provider_lookup(self):
+        """Ask the provider for invoices whose last request got no answer: record them if it has them, else
+        clear the flag (they can then be issued again, or reset to draft)."""
+        self._l10n_vn_einvoice_check_access()
+        from vn_einvoice.providers import ProviderError
+
+        for move in self.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED'
+                                  and m.l10n_vn_einvoice_transaction_uuid):
+            account = move.l10n_vn_einvoice_series_id._l10n_vn_einvoice_provider()
+            if not account or not move._l10n_vn_einvoice_lock():
+                continue
+            try:
+                with account._client() as client:
+                    found = client.lookup(move.l10n_vn_einvoice_transaction_uuid)
+            except ProviderError as e:
+                raise UserError(self.env['l10n_vn_einvoice.provider']._error_text(e)) from None
+            if found is None:
+                move.with_context(l10n_vn_einvoice_internal=True).write({
+                    'l10n_vn_einvoice_provider_maybe_sent': False, 'l10n_vn_einvoice_error': False})
+                move.message_post(body=_('The provider has no invoice under this transaction key: it was not issued.'))
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    move.with_context(l10n_vn_einvoice_provider_results={move.id: found})._l10n_vn_einvoice_issue_one()
+            except (UserError, ValidationError, EInvoiceError) as e:
+                move._l10n_vn_einvoice_record_error(e)
+        return True
+
+    # ------------------------------------------------------------------
+    # Scheduled actions
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _l10n_vn_einvoice_provider_domain(self):
+        return [('l10n_vn_einvoice_state', '=', 'CREATED'), ('state', '=', 'posted'),
+                ('l10n_vn_einvoice_series_id.issuing_mode', '=', 'provider'),
+                ('company_id.l10n_vn_einvoice_auto_issue', '=', True)]
+
+    @api.model
+    def _cron_l10n_vn_einvoice_provider_issue(self, limit=500):
+        """Issue the prepared provider e-invoices of companies issuing automatically, in batches."""
+        moves = self.search(self._l10n_vn_einvoice_provider_domain(), limit=limit, order='invoice_date, id')
+        if moves:
+            moves.with_context(l10n_vn_einvoice_provider_batch=True)._l10n_vn_einvoice_issue_batch(commit=True)
+        if len(moves) == limit and self._l10n_vn_einvoice_provider_can_commit():
+            self.env.ref('l10n_vn_einvoice.ir_cron_l10n_vn_einvoice_provider_issue')._trigger()
+        return moves
+
+    @api.model
+    def _cron_l10n_vn_einvoice_provider_payment(self, limit=200):
+        moves = self.search([('l10n_vn_einvoice_payment_to_sync', '=', True)], limit=limit)
+        moves._l10n_vn_einvoice_provider_sync_payment()
+        return moves
+
+
+class AccountMoveSend(models.AbstractModel):
+    _inherit = 'account.move.send'
+
+    @api.model
+    def _is_l10n_vn_einvoice_applicable(self, move):
+        return super()._is_l10n_vn_einvoice_applicable(move) or (
+            move.l10n_vn_einvoice_state == 'CREATED' and move.l10n_vn_einvoice_series_id.issuing_mode == 'provider')

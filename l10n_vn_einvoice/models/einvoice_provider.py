@@ -1,0 +1,445 @@
+"""E-invoice provider accounts (Viettel SInvoice, …) and the issuing mode "through a provider".
+
+An account has the shape of seed 004's provider link: provider, service URL, admin account and its
+password, API user and its password, active, default. The provider list comes from
+``vn_einvoice.providers.PROVIDERS``: adding a provider there adds a choice here and nothing else.
+Passwords and the session token are readable by administrators only and never written to a log line,
+a message or an error (the library redacts them from everything it raises).
+"""
+
+import hashlib
+import inspect
+import logging
+from collections.abc import MutableMapping
+from datetime import date
+
+import psycopg2
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from vn_einvoice import codes
+from vn_einvoice.errors import ValidationError as LibValidationError
+
+_logger = logging.getLogger(__name__)
+
+# Names shown for the providers the library knows (the library's own name is used otherwise).
+PROVIDER_LABELS = {'viettel': 'Viettel SInvoice'}
+AUTH_STYLES = [('token', 'Token login (current API)'), ('basic', 'HTTP Basic (integration document)')]
+# Tokens of this Odoo process: key -> (token, expiry epoch); the database keeps one per account too.
+_PROCESS_TOKENS = {}
+
+
+def _provider_classes():
+    from vn_einvoice.providers import PROVIDERS
+
+    return PROVIDERS
+
+
+def _accepts(cls, name):
+    """True when the provider class' constructor takes keyword ``name``."""
+    params = inspect.signature(cls.__init__).parameters
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+class _TokenCache(MutableMapping):
+    """The library's token cache for one account: this process' dict, backed by the account's record.
+
+    Tokens are written to the database on a separate cursor (never in the issuing transaction, which
+    must not fail on a concurrent update of the account after the provider answered)."""
+
+    def __init__(self, account):
+        self.account = account.sudo()
+
+    @staticmethod
+    def _hash(key):
+        return hashlib.sha256(repr(key).encode()).hexdigest()
+
+    def __getitem__(self, key):
+        if key in _PROCESS_TOKENS:
+            return _PROCESS_TOKENS[key]
+        account = self.account
+        if account.token and account.token_key == self._hash(key) and account.token_expiry:
+            value = (account.token, account.token_expiry)
+            _PROCESS_TOKENS[key] = value
+            return value
+        raise KeyError(key)
+
+    def __setitem__(self, key, value):
+        _PROCESS_TOKENS[key] = value
+        self._store(value[0], self._hash(key), float(value[1]))
+
+    def __delitem__(self, key):
+        _PROCESS_TOKENS.pop(key, None)
+        if self.account.token_key == self._hash(key):
+            self._store(False, False, 0.0)
+
+    def __iter__(self):
+        return iter(_PROCESS_TOKENS)
+
+    def __len__(self):
+        return len(_PROCESS_TOKENS)
+
+    def _store(self, token, key_hash, expiry):
+        account = self.account
+        query = ('UPDATE l10n_vn_einvoice_provider SET token = %s, token_key = %s, token_expiry = %s '
+                 'WHERE id = %s')
+        params = [token or None, key_hash or None, expiry, account.id]
+        try:
+            if account.env['account.move']._can_commit():
+                with account.env.registry.cursor() as cr:
+                    cr.execute("SET LOCAL lock_timeout = '2s'")
+                    cr.execute(query, params)
+            else:
+                account.env.cr.execute(query, params)
+            account.invalidate_recordset(['token', 'token_key', 'token_expiry'])
+        except psycopg2.Error as e:  # a cache: losing a token costs one login
+            _logger.info('Provider account %s: token not stored (%s)', account.id, type(e).__name__)
+
+
+class L10nVnEinvoiceProvider(models.Model):
+    _name = 'l10n_vn_einvoice.provider'
+    _description = 'E-invoice provider account'
+    _order = 'company_id, is_default desc, sequence, id'
+    _check_company_auto = True
+
+    name = fields.Char(required=True)
+    sequence = fields.Integer(default=10)
+    provider = fields.Selection(selection='_selection_provider', string='Provider', required=True,
+                                default=lambda self: next(iter(_provider_classes()), False))
+    company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company)
+    active = fields.Boolean(default=True)
+    is_default = fields.Boolean(string='Default', help='The account used by series that name none.')
+    service_url = fields.Char(string='Service URL', required=True,
+                              help='Address of the provider\'s API (link_service), e.g. '
+                                   'https://api-vinvoice.viettel.vn/services/einvoiceapplication/api/')
+    auth_style = fields.Selection(AUTH_STYLES, string='Authentication', required=True, default='token',
+                                  help='Viettel: "Token login" for the current API (api-vinvoice), '
+                                       '"HTTP Basic" for the integration document\'s API (api-sinvoice).')
+    account = fields.Char(string='Admin account', help='The provider\'s administrator account (tài khoản quản trị).')
+    acpassword = fields.Char(string='Admin password', groups='base.group_system', copy=False)
+    username = fields.Char(string='API user', help='User of the web service. Empty: the admin account.')
+    password = fields.Char(string='API password', groups='base.group_system', copy=False)
+    supplier_tax_code = fields.Char(string='Supplier tax code',
+                                    help='Tax code the invoices are issued under. Empty: the company\'s.')
+    connect_timeout = fields.Float(string='Connect timeout (s)', default=10.0)
+    read_timeout = fields.Float(string='Read timeout (s)', default=60.0,
+                                help='Viettel recommends 60 to 90 seconds.')
+    retry_attempts = fields.Integer(string='Attempts', default=5,
+                                    help='Attempts per request on timeouts, 429 and 5xx answers (with back-off).')
+    retry_backoff = fields.Float(string='Back-off (s)', default=0.5)
+    batch_size = fields.Integer(string='Invoices per batch request', default=50)
+    download_files = fields.Boolean(string='Fetch PDF and XML after issue', default=True,
+                                    help='Attach the provider\'s PDF, its ZIP and the signed XML to issued invoices.')
+    token = fields.Char(groups='base.group_system', copy=False, readonly=True)
+    token_key = fields.Char(groups='base.group_system', copy=False, readonly=True)
+    token_expiry = fields.Float(groups='base.group_system', copy=False, readonly=True)
+    last_check = fields.Datetime(string='Last connection test', readonly=True, copy=False)
+    last_check_ok = fields.Boolean(readonly=True, copy=False)
+    last_check_message = fields.Char(string='Result', readonly=True, copy=False)
+    series_ids = fields.One2many('l10n_vn_einvoice.series', 'provider_id', string='Series')
+    field_ids = fields.One2many('l10n_vn_einvoice.provider.field', 'provider_id', string='Custom fields')
+    series_count = fields.Integer(compute='_compute_counts')
+    field_count = fields.Integer(compute='_compute_counts')
+
+    @api.model
+    def _selection_provider(self):
+        return [(name, getattr(cls, 'label', None) or PROVIDER_LABELS.get(name) or name.title())
+                for name, cls in _provider_classes().items()]
+
+    @api.depends('series_ids', 'field_ids')
+    def _compute_counts(self):
+        for account in self:
+            account.series_count = len(account.series_ids)
+            account.field_count = len(account.field_ids)
+
+    @api.onchange('provider')
+    def _onchange_provider(self):
+        if self.provider and not self.service_url:
+            cls = _provider_classes().get(self.provider)
+            default = inspect.signature(cls.__init__).parameters.get('base_url') if cls else None
+            if default is not None and isinstance(default.default, str):
+                self.service_url = default.default
+
+    @api.constrains('is_default', 'active', 'company_id')
+    def _check_default(self):
+        for account in self.filtered('is_default'):
+            if not account.active:
+                raise ValidationError(_('The default provider account must be active.'))
+            if self.search_count([('company_id', '=', account.company_id.id), ('is_default', '=', True),
+                                  ('id', '!=', account.id)]):
+                raise ValidationError(_('Only one provider account can be the default of a company.'))
+
+    @api.constrains('connect_timeout', 'read_timeout', 'retry_attempts', 'batch_size')
+    def _check_numbers(self):
+        for account in self:
+            if account.connect_timeout <= 0 or account.read_timeout <= 0:
+                raise ValidationError(_('Timeouts must be positive.'))
+            if account.retry_attempts < 1 or account.batch_size < 1:
+                raise ValidationError(_('Attempts and batch size must be at least 1.'))
+
+    # ------------------------------------------------------------------
+    # The library client
+    # ------------------------------------------------------------------
+
+    def _supplier_tax_code(self):
+        self.ensure_one()
+        return codes.tax_code_compact(self.supplier_tax_code or self.company_id.vat or '')
+
+    def _client(self, **overrides):
+        """A client of the provider's API for this account (a context manager; close it after use)."""
+        self.ensure_one()
+        from vn_einvoice.providers import RetryPolicy, Timeouts
+
+        cls = _provider_classes().get(self.provider)
+        if cls is None:
+            raise UserError(_('Provider %s is not known to this installation.', self.provider))
+        account = self.sudo()
+        username = account.username or account.account or ''
+        password = (account.password if account.username else account.acpassword) or ''
+        if not username or not password:
+            raise UserError(_('Provider account %s has no user name or password.', self.name))
+        settings = {
+            'base_url': self.service_url.strip(), 'username': username, 'password': password,
+            'supplier_tax_code': self._supplier_tax_code(),
+            'timeouts': Timeouts(connect=self.connect_timeout, read=self.read_timeout),
+            'retry': RetryPolicy(attempts=self.retry_attempts, backoff=self.retry_backoff,
+                                 max_backoff=max(self.retry_backoff * 16, self.retry_backoff),
+                                 max_retry_after=max(self.read_timeout, 1.0)),
+            'auth': self.auth_style, 'batch_size': self.batch_size, 'token_cache': _TokenCache(self),
+        }
+        settings.update(overrides)
+        return cls(**{k: v for k, v in settings.items() if _accepts(cls, k)})
+
+    @api.model
+    def _error_text(self, error):
+        """Plain words for a provider error, in the user's language when the provider gave them."""
+        from vn_einvoice.providers import (ProviderAuthError, ProviderRefused, ProviderUnavailable,
+                                           ProviderUnknownOutcome)
+
+        vietnamese = (self.env.lang or '').startswith('vi')
+        explanation = (error.explanation_vi if vietnamese and error.explanation_vi else error.explanation) or ''
+        name = PROVIDER_LABELS.get(error.provider) or error.provider or _('The provider')
+        if isinstance(error, ProviderUnknownOutcome):
+            return _('It is unknown whether the invoice reached %(provider)s (no answer in time). It will be looked '
+                     'up by its transaction key before any new attempt, so it cannot be issued twice. Try again in a '
+                     'moment.', provider=name)
+        if isinstance(error, ProviderAuthError):
+            return _('%(provider)s refused the account: %(why)s', provider=name,
+                     why=explanation or str(error))
+        if isinstance(error, ProviderUnavailable):
+            return _('%(provider)s could not be reached; nothing was sent. Try again later. (%(detail)s)',
+                     provider=name, detail=str(error))
+        if isinstance(error, ProviderRefused):
+            return _('%(provider)s refused it (%(code)s): %(why)s', provider=name, code=error.code,
+                     why=explanation or str(error))
+        return str(error)
+
+    # ------------------------------------------------------------------
+    # Buttons
+    # ------------------------------------------------------------------
+
+    def _notify(self, kind, title, message):
+        return {'type': 'ir.actions.client', 'tag': 'display_notification',
+                'params': {'type': kind, 'title': title, 'message': message, 'sticky': kind != 'success',
+                           'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'}}}
+
+    def action_test_connection(self):
+        """Log in and read the templates registered at the provider."""
+        self.ensure_one()
+        from vn_einvoice.providers import ProviderError
+
+        try:
+            with self._client() as client:
+                templates = client.check_connection()
+        except ProviderError as e:
+            message = self._error_text(e)
+            self.write({'last_check': fields.Datetime.now(), 'last_check_ok': False, 'last_check_message': message})
+            return self._notify('danger', _('Connection failed'), message)
+        message = _('Connected: %s series registered at the provider.', len(templates))
+        self.write({'last_check': fields.Datetime.now(), 'last_check_ok': True, 'last_check_message': message})
+        return self._notify('success', _('Connection works'), message)
+
+    def action_import(self):
+        """Create the templates, series (issuing through this account) and custom fields the provider has."""
+        self.ensure_one()
+        from vn_einvoice.providers import ProviderError, ProviderNotSupported
+
+        try:
+            with self._client() as client:
+                infos = client.templates()
+                custom = {}
+                for code in sorted({i.template for i in infos if i.template}):
+                    try:
+                        custom[code] = client.custom_fields(code)
+                    except ProviderNotSupported:
+                        custom[code] = []
+        except ProviderError as e:
+            raise UserError(self._error_text(e)) from None
+        created_templates, created_series, linked, fields_count = self._import_setup(infos, custom)
+        return self._notify('success', _('Imported from the provider'), _(
+            '%(templates)s templates and %(series)s series created, %(linked)s series linked, %(fields)s custom '
+            'fields.', templates=created_templates, series=created_series, linked=linked, fields=fields_count))
+
+    def _import_setup(self, infos, custom):
+        Template = self.env['l10n_vn_einvoice.template'].with_context(active_test=False)
+        Series = self.env['l10n_vn_einvoice.series'].with_context(active_test=False)
+        company = self.company_id
+        created_templates = created_series = linked = 0
+        for info in infos:
+            if not info.template or not info.symbol:
+                continue
+            try:
+                legacy = codes.template_regime(info.template) is codes.Regime.LEGACY
+            except LibValidationError:
+                legacy = False
+            odoo_code = info.template if legacy else info.template.split('/')[0]
+            template = Template.search([('company_id', '=', company.id), ('code', '=', odoo_code)], limit=1)
+            if not template:
+                try:
+                    template = Template.create({'code': odoo_code, 'company_id': company.id})
+                except ValidationError as e:
+                    _logger.info('Provider template %s not imported: %s', info.template, e)
+                    continue
+                created_templates += 1
+            series = Series.search([('company_id', '=', company.id), ('template_id', '=', template.id),
+                                    ('symbol', '=', info.symbol)], limit=1)
+            vals = {'issuing_mode': 'provider', 'provider_id': self.id, 'provider_template_code': info.template}
+            if series:
+                if series.issuing_mode == 'provider' and series.provider_id == self \
+                        and series.provider_template_code == info.template:
+                    continue
+                if series.is_used and series.issuing_mode != 'provider':
+                    continue  # it numbered e-invoices in another mode: left as it is
+                series.write(vals)
+                linked += 1
+                continue
+            try:
+                year = codes.symbol_year(info.symbol)
+            except LibValidationError:
+                continue
+            Series.create({**vals, 'company_id': company.id, 'template_id': template.id, 'symbol': info.symbol,
+                           'date_start': date(year, 1, 1), 'active': legacy or year >= date.today().year})
+            created_series += 1
+        Field = self.env['l10n_vn_einvoice.provider.field']
+        count = 0
+        for template_code, rows in custom.items():
+            existing = {f.field_id: f for f in self.field_ids.filtered(lambda f: f.template_code == template_code)}
+            for row in rows:
+                vals = {'provider_id': self.id, 'template_code': template_code, 'field_id': row.id, 'key': row.key,
+                        'label': row.label, 'value_type': row.value_type, 'required': row.required,
+                        'seller_side': row.seller_side}
+                if row.id in existing:
+                    existing.pop(row.id).write(vals)
+                else:
+                    Field.create(vals)
+                count += 1
+            for gone in existing.values():
+                gone.unlink()
+        return created_templates, created_series, linked, count
+
+    def action_view_series(self):
+        self.ensure_one()
+        return {'type': 'ir.actions.act_window', 'res_model': 'l10n_vn_einvoice.series', 'name': _('Series'),
+                'view_mode': 'list,form', 'domain': [('provider_id', '=', self.id)],
+                'context': {'default_provider_id': self.id, 'default_issuing_mode': 'provider',
+                            'default_company_id': self.company_id.id}}
+
+    @api.model
+    def _l10n_vn_einvoice_demo_series(self, accounts):
+        """Demo: a K series of this year issuing through each account (template 1/001 of the sandbox)."""
+        for account in self.browse(accounts):
+            company = account.company_id
+            template = self.env['l10n_vn_einvoice.template'].search(
+                [('company_id', '=', company.id), ('code', '=', '1')], limit=1) or \
+                self.env['l10n_vn_einvoice.template'].create({'code': '1', 'company_id': company.id})
+            year = date.today().year
+            symbol = f'K{year % 100:02d}TAA'
+            if not self.env['l10n_vn_einvoice.series'].search_count(
+                    [('company_id', '=', company.id), ('template_id', '=', template.id), ('symbol', '=', symbol)]):
+                self.env['l10n_vn_einvoice.series'].create({
+                    'company_id': company.id, 'template_id': template.id, 'symbol': symbol,
+                    'date_start': date(year, 1, 1), 'issuing_mode': 'provider', 'provider_id': account.id,
+                    'provider_template_code': '1/001', 'sequence': 20,
+                })
+
+
+class L10nVnEinvoiceProviderField(models.Model):
+    """A custom (dynamic) field of a provider template (SInvoice getCustomFields), for the metadata block."""
+
+    _name = 'l10n_vn_einvoice.provider.field'
+    _description = 'E-invoice provider custom field'
+    _order = 'provider_id, template_code, field_id'
+
+    provider_id = fields.Many2one('l10n_vn_einvoice.provider', required=True, ondelete='cascade')
+    company_id = fields.Many2one(related='provider_id.company_id', store=True)
+    template_code = fields.Char(string='Provider template', required=True)
+    field_id = fields.Integer(string='Provider id', required=True)
+    key = fields.Char(string='Key', required=True)
+    label = fields.Char()
+    value_type = fields.Char(string='Type')
+    required = fields.Boolean()
+    seller_side = fields.Boolean(string='Filled by the seller')
+
+
+class L10nVnEinvoiceSeries(models.Model):
+    _inherit = 'l10n_vn_einvoice.series'
+
+    issuing_mode = fields.Selection(selection_add=[('provider', 'Through a provider')],
+                                    ondelete={'provider': 'set default'})
+    provider_id = fields.Many2one('l10n_vn_einvoice.provider', string='Provider account', check_company=True,
+                                  help='Empty: the company\'s default provider account.')
+    provider_template_code = fields.Char(
+        string='Provider template code',
+        help='The provider\'s code of the template, e.g. 1/001 at Viettel (legacy templates: as they are).')
+
+    def _l10n_vn_einvoice_provider(self):
+        """The provider account issuing this series' invoices (may be empty)."""
+        self.ensure_one()
+        return self.provider_id or self.company_id.l10n_vn_einvoice_provider_id
+
+    def _l10n_vn_einvoice_provider_counter(self, number, issue_date):
+        """Keep next number and last issue date in step with the provider's numbering (display only).
+
+        The row is updated in a savepoint; a concurrent update is left to the next invoice."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    'UPDATE l10n_vn_einvoice_series SET next_number = GREATEST(next_number, %s), '
+                    'last_issue_date = GREATEST(last_issue_date, %s) WHERE id = %s',
+                    [number + 1, issue_date, self.id])
+        except psycopg2.Error as e:
+            _logger.info('Series %s: counter not updated (%s)', self.id, type(e).__name__)
+        self.invalidate_recordset(['next_number', 'last_issue_date', 'is_used'])
+
+
+class ResCompany(models.Model):
+    _inherit = 'res.company'
+
+    l10n_vn_einvoice_mode = fields.Selection(selection_add=[('provider', 'Through a provider')],
+                                             ondelete={'provider': 'set default'})
+    l10n_vn_einvoice_provider_ids = fields.One2many('l10n_vn_einvoice.provider', 'company_id',
+                                                    string='E-invoice provider accounts')
+    l10n_vn_einvoice_provider_id = fields.Many2one(
+        'l10n_vn_einvoice.provider', string='Default provider account', compute='_compute_l10n_vn_einvoice_provider_id',
+        inverse='_inverse_l10n_vn_einvoice_provider_id', domain="[('company_id', '=', id)]")
+
+    @api.depends('l10n_vn_einvoice_provider_ids.is_default', 'l10n_vn_einvoice_provider_ids.active')
+    def _compute_l10n_vn_einvoice_provider_id(self):
+        for company in self:
+            accounts = company.sudo().l10n_vn_einvoice_provider_ids.filtered('active')
+            company.l10n_vn_einvoice_provider_id = (accounts.filtered('is_default') or accounts)[:1].with_env(self.env)
+
+    def _inverse_l10n_vn_einvoice_provider_id(self):
+        for company in self:
+            chosen = company.l10n_vn_einvoice_provider_id
+            (company.l10n_vn_einvoice_provider_ids - chosen).filtered('is_default').write({'is_default': False})
+            if chosen and not chosen.is_default:
+                chosen.is_default = True
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = 'res.config.settings'
+
+    l10n_vn_einvoice_provider_id = fields.Many2one(related='company_id.l10n_vn_einvoice_provider_id', readonly=False)
