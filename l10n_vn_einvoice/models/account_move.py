@@ -143,6 +143,11 @@ class AccountMove(models.Model):
                         raise UserError(_('E-invoice %s is issued: its legal content cannot be changed. '
                                           'Correct it with an adjustment or a replacement invoice.',
                                           move.l10n_vn_einvoice_name))
+        elif all(fname.startswith('l10n_vn_einvoice_') for fname in vals):
+            # E-invoice bookkeeping only (issuing, errors): no journal item to resynchronise, and not a change
+            # of the invoice by the user (is_manually_modified). Saves most of the cost of issuing.
+            return super(AccountMove, self.with_context(
+                skip_invoice_sync=True, skip_is_manually_modified=True)).write(vals)
         return super().write(vals)
 
     def button_draft(self):
@@ -437,16 +442,18 @@ class AccountMove(models.Model):
     def _l10n_vn_einvoice_issue_batch(self, commit=False):
         """Issue each invoice in its own savepoint; returns (issued, failed). Errors are recorded, not raised."""
         issued = failed = self.browse()
-        for move in self.sorted(lambda m: (m.invoice_date, m.id)):
-            try:
-                with self.env.cr.savepoint():
-                    move._l10n_vn_einvoice_issue_one()
-                issued |= move
-            except (UserError, ValidationError, EInvoiceError) as e:
-                move._l10n_vn_einvoice_record_error(e)
-                failed |= move
-            if commit:
-                self.env.cr.commit()
+        # each signer opens its key (or logs in to its token) once for the whole batch
+        with self.env['l10n_vn_einvoice.signer']._reuse_signers():
+            for move in self.sorted(lambda m: (m.invoice_date, m.id)):
+                try:
+                    with self.env.cr.savepoint():
+                        move._l10n_vn_einvoice_issue_one()
+                    issued |= move
+                except (UserError, ValidationError, EInvoiceError) as e:
+                    move._l10n_vn_einvoice_record_error(e)
+                    failed |= move
+                if commit:
+                    self.env.cr.commit()
         return issued, failed
 
     def _l10n_vn_einvoice_record_error(self, error):
@@ -524,7 +531,9 @@ class AccountMove(models.Model):
                      signer=html_escape(signed_by))
         else:
             body = _('E-invoice %s issued.', self.l10n_vn_einvoice_name)
-        self.message_post(body=body, attachment_ids=attachment.copy({'res_field': False}).ids if attachment else [])
+        # no_new_invoice: the XML is ours, not a vendor document to import (else Odoo notes "not a draft")
+        self.with_context(no_new_invoice=True).message_post(
+            body=body, attachment_ids=attachment.copy({'res_field': False}).ids if attachment else [])
         return attachment
 
     @api.model
@@ -535,7 +544,7 @@ class AccountMove(models.Model):
         ], limit=batch_size, order='invoice_date, id')
         if moves:
             moves.with_context(l10n_vn_einvoice_from_cron=True)._l10n_vn_einvoice_issue_batch(
-                commit=not self.env.registry.in_test_mode())
+                commit=self._can_commit())
 
     def action_l10n_vn_einvoice_download_xml(self):
         self.ensure_one()

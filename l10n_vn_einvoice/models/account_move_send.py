@@ -24,15 +24,16 @@ class AccountMoveSend(models.AbstractModel):
     def _call_web_service_before_invoice_pdf_render(self, invoices_data):
         # Issue before the PDF is rendered: the PDF shows the e-invoice number and QR code.
         super()._call_web_service_before_invoice_pdf_render(invoices_data)
-        for invoice, invoice_data in invoices_data.items():
-            if 'vn_einvoice_issue' not in invoice_data['extra_edis']:
-                continue
-            invoice._l10n_vn_einvoice_check_access()
-            _issued, failed = invoice._l10n_vn_einvoice_issue_batch()
-            if failed:
-                invoice_data['error'] = {
-                    'error_title': _('The e-invoice was not issued'),
-                    'errors': (invoice.l10n_vn_einvoice_error or '').splitlines(),
-                }
-            if self._can_commit():
-                self._cr.commit()
+        to_issue = self.env['account.move'].union(*(
+            invoice for invoice, invoice_data in invoices_data.items() if 'vn_einvoice_issue' in invoice_data['extra_edis']))
+        if not to_issue:
+            return
+        to_issue._l10n_vn_einvoice_check_access()
+        # One batch, issued in (invoice date, id) order: numbers follow the invoices and, within a series, the
+        # issue dates never go backwards (invoices_data comes in the sending order, newest first).
+        _issued, failed = to_issue._l10n_vn_einvoice_issue_batch(commit=self._can_commit())
+        for invoice in failed:
+            invoices_data[invoice]['error'] = {
+                'error_title': _('The e-invoice was not issued'),
+                'errors': (invoice.l10n_vn_einvoice_error or '').splitlines(),
+            }

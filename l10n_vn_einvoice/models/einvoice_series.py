@@ -139,7 +139,8 @@ class L10nVnEinvoiceSeries(models.Model):
                 series=self.name, last=last_date.strftime('%d/%m/%Y'), date=issue_date.strftime('%d/%m/%Y')))
         if number > MAX_NUMBER:
             raise UserError(_('Series %s has used all its numbers (up to 99999999): create a new series.', self.name))
-        self.with_context(l10n_vn_einvoice_allocating=True).write({
+        # sudo: issuers ("Issue e-invoices") may move the counter, not edit the series (the caller checked them)
+        self.sudo().with_context(l10n_vn_einvoice_allocating=True).write({
             'next_number': number + 1,
             'last_issue_date': issue_date,
         })

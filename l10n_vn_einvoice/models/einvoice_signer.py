@@ -1,5 +1,7 @@
 import base64
+import contextlib
 import logging
+import threading
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -13,6 +15,40 @@ ALGORITHMS = [
     ('rsa-sha1', 'RSA with SHA-1 (older certificates)'),
     ('ecdsa-sha256', 'ECDSA P-256 with SHA-256'),
 ]
+
+
+# PKCS#11 login state belongs to the process, not to the session: while one thread of this Odoo process has a
+# session open on a token, another thread opening its own fails (ObjectHandleInvalid, UserAlreadyLoggedIn).
+# Token sessions of one process are therefore taken one at a time (other processes are not affected).
+_PKCS11_LOCK = threading.RLock()
+PKCS11_WAIT = 60  # seconds
+# Signers kept open by _reuse_signers() during a batch, per thread: {(db, signer id, write_date): opened signer}
+_REUSED = threading.local()
+
+
+class _TokenSession:
+    """A PKCS#11 signer that holds the process's token lock until it is closed (use it with ``with``)."""
+
+    def __init__(self, signer):
+        self._signer = signer
+        self._open = True
+
+    def __getattr__(self, name):
+        return getattr(self._signer, name)
+
+    def __enter__(self):
+        return self._signer
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self._open:
+            self._open = False
+            try:
+                self._signer.close()
+            finally:
+                _PKCS11_LOCK.release()
 
 
 class Certificate(models.Model):
@@ -90,14 +126,50 @@ class L10nVnEinvoiceSigner(models.Model):
             if not rec.pkcs11_module or not rec.pkcs11_token_label:
                 raise UserError(_('Signer %s: the PKCS#11 library and the token label are required.', rec.name))
             cert_pem = base64.b64decode(rec.pkcs11_certificate) if rec.pkcs11_certificate else None
-            return signing.Pkcs11Signer(
-                rec.pkcs11_module, rec.pkcs11_token_label, rec.pkcs11_pin or '',
-                key_label=rec.pkcs11_key_label or None,
-                key_id=bytes.fromhex(rec.pkcs11_key_id) if rec.pkcs11_key_id else None,
-                cert_pem=cert_pem,
-            )
+            if not _PKCS11_LOCK.acquire(timeout=PKCS11_WAIT):
+                raise UserError(_('The token of signer %s is busy: try again in a moment.', rec.name))
+            try:
+                return _TokenSession(signing.Pkcs11Signer(
+                    rec.pkcs11_module, rec.pkcs11_token_label, rec.pkcs11_pin or '',
+                    key_label=rec.pkcs11_key_label or None,
+                    key_id=bytes.fromhex(rec.pkcs11_key_id) if rec.pkcs11_key_id else None,
+                    cert_pem=cert_pem,
+                ))
+            except BaseException:
+                _PKCS11_LOCK.release()
+                raise
         except EInvoiceError as e:
             raise UserError(_('Signer %(name)s cannot be used: %(reason)s', name=rec.name, reason=str(e))) from None
+
+    @contextlib.contextmanager
+    def _reuse_signers(self):
+        """Within the block, each signer opens its key once (PKCS#12: decryption and key check, about 20 ms;
+        PKCS#11: token login) and signs every invoice of the batch with it; all are closed when it ends."""
+        if getattr(_REUSED, 'signers', None) is not None:
+            yield  # already in a batch
+            return
+        _REUSED.signers = {}
+        try:
+            yield
+        finally:
+            opened, _REUSED.signers = _REUSED.signers, None
+            for signer in opened.values():
+                with contextlib.suppress(Exception):
+                    signer.close()
+
+    @contextlib.contextmanager
+    def _open_signer(self):
+        """The library signer of this record: opened now and closed after, or the batch's (_reuse_signers)."""
+        cache = getattr(_REUSED, 'signers', None)
+        if cache is None:
+            with self._make_signer() as signer:
+                yield signer
+            return
+        key = (self.env.cr.dbname, self.id, self.write_date)  # opened again if the record changed
+        if key not in cache:
+            cache[key] = self._make_signer()
+        opened = cache[key]
+        yield opened._signer if isinstance(opened, _TokenSession) else opened
 
     def _sign_xml(self, xml, signing_time=None):
         """Sign an unsigned HDon (seller signature) and return the signed bytes."""
@@ -106,7 +178,7 @@ class L10nVnEinvoiceSigner(models.Model):
 
         rec = self.sudo()
         try:
-            with rec._make_signer() as signer:
+            with rec._open_signer() as signer:
                 return signing.sign_invoice(
                     xml, signer, algorithm=rec.algorithm, signing_time=signing_time,
                     allow_mst_mismatch=rec.allow_mst_mismatch,
