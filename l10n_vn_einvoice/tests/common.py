@@ -7,6 +7,7 @@ from vn_einvoice.xml import parse_xml
 
 SELLER_MST = '0312345673'
 BUYER_MST = '0101234565'
+OTHER_MST = '0309887764'  # a second seller (another company)
 
 
 class EinvoiceCommon(AccountTestInvoicingCommon):
@@ -35,11 +36,42 @@ class EinvoiceCommon(AccountTestInvoicingCommon):
         cls.env.user.groups_id |= cls.env.ref('l10n_vn_einvoice.group_l10n_vn_einvoice_manager')
 
     @classmethod
-    def _vn_tax(cls, amount):
+    def _vn_tax(cls, amount, company=None):
         return cls.env['account.tax'].search([
-            ('company_id', '=', cls.company.id), ('type_tax_use', '=', 'sale'), ('amount', '=', amount),
+            ('company_id', '=', (company or cls.company).id), ('type_tax_use', '=', 'sale'), ('amount', '=', amount),
             ('amount_type', '=', 'percent'), ('tax_group_id.name', 'not ilike', 'exempt'),
         ], limit=1)
+
+    @classmethod
+    def setup_other_vn_company(cls, tax_code=OTHER_MST, name='Công ty TNHH Thứ Hai'):
+        """A second Vietnamese company (VN chart) with its own test signer, template and series.
+
+        Returns ``(company_data, signer, series)``; ``company_data['tax_10']`` is its 10% VAT.
+        """
+        company_data = cls.setup_other_company(name=name)
+        company = company_data['company']
+        company.write({'street': '5 Lê Lợi', 'city': 'Đà Nẵng'})
+        signer, series = company._l10n_vn_einvoice_setup_test_signer(tax_code)
+        company_data['tax_10'] = cls._vn_tax(10, company)
+        return company_data, signer, series
+
+    def make_company_invoice(self, company_data, amounts=(1_000_000,), partner=None, post=True, **vals):
+        """A customer invoice of another company (``company_data`` of ``setup_other_vn_company``)."""
+        company = company_data['company']
+        env = self.env(context=dict(self.env.context, allowed_company_ids=[company.id]))
+        move = env['account.move'].create({
+            'move_type': 'out_invoice', 'partner_id': (partner or self.partner_a).id,
+            'journal_id': company_data['default_journal_sale'].id, 'invoice_date': date.today(),
+            'invoice_line_ids': [
+                Command.create({'name': f'Dịch vụ {i}', 'quantity': 1, 'price_unit': amount,
+                                'tax_ids': [Command.set(company_data['tax_10'].ids)]})
+                for i, amount in enumerate(amounts)
+            ],
+            **vals,
+        })
+        if post:
+            move.action_post()
+        return move.with_env(self.env)
 
     def make_invoice(self, lines=None, partner=None, invoice_date=None, post=True, move_type='out_invoice', **vals):
         lines = lines or [(2, 1_500_000, self.tax_10)]
