@@ -147,6 +147,11 @@ class AccountMove(models.Model):
         if series.template_id.regime == 'current' and not series.provider_template_code:
             errors.append(_('Series %s: the provider\'s template code (such as 1/001) is missing; import the series '
                             'from the provider account.', series.name))
+        text_only = self._fields.get('l10n_vn_einvoice_adjustment_kind') and \
+            self.l10n_vn_einvoice_adjustment_kind == 'info'  # an information adjustment has text lines only
+        for line in self.invoice_line_ids.filtered(
+                lambda l: l.display_type == 'product' and not l.product_uom_id and not text_only):
+            errors.append(_('Line "%s" has no unit of measure: the provider requires one on every line.', line.name))
         if account and series.provider_template_code:
             required = account.field_ids.filtered(
                 lambda f: f.required and f.template_code == series.provider_template_code)

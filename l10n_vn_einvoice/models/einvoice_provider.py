@@ -43,13 +43,14 @@ def _accepts(cls, name):
 
 
 class _TokenCache(MutableMapping):
-    """The library's token cache for one account: this process' dict, backed by the account's record.
+    """The library's token cache for one account: this process' dict, backed by a table of tokens.
 
-    Tokens are written to the database on a separate cursor (never in the issuing transaction, which
-    must not fail on a concurrent update of the account after the provider answered)."""
+    Tokens are written on a separate cursor (outside tests), in their own table: never in the issuing
+    transaction, which must not fail on a concurrent update after the provider answered, and never on
+    the account's row, which the user's transaction may be writing."""
 
     def __init__(self, account):
-        self.account = account.sudo()
+        self.account = account
 
     @staticmethod
     def _hash(key):
@@ -58,12 +59,14 @@ class _TokenCache(MutableMapping):
     def __getitem__(self, key):
         if key in _PROCESS_TOKENS:
             return _PROCESS_TOKENS[key]
-        account = self.account
-        if account.token and account.token_key == self._hash(key) and account.token_expiry:
-            value = (account.token, account.token_expiry)
-            _PROCESS_TOKENS[key] = value
-            return value
-        raise KeyError(key)
+        cr = self.account.env.cr
+        cr.execute('SELECT token, expiry FROM l10n_vn_einvoice_provider_token WHERE provider_id = %s AND key_hash = %s',
+                   [self.account.id, self._hash(key)])
+        row = cr.fetchone()
+        if not row or not row[0]:
+            raise KeyError(key)
+        _PROCESS_TOKENS[key] = (row[0], row[1])
+        return _PROCESS_TOKENS[key]
 
     def __setitem__(self, key, value):
         _PROCESS_TOKENS[key] = value
@@ -71,8 +74,7 @@ class _TokenCache(MutableMapping):
 
     def __delitem__(self, key):
         _PROCESS_TOKENS.pop(key, None)
-        if self.account.token_key == self._hash(key):
-            self._store(False, False, 0.0)
+        self._store(None, self._hash(key), 0.0)
 
     def __iter__(self):
         return iter(_PROCESS_TOKENS)
@@ -81,20 +83,37 @@ class _TokenCache(MutableMapping):
         return len(_PROCESS_TOKENS)
 
     def _store(self, token, key_hash, expiry):
-        account = self.account
-        query = ('UPDATE l10n_vn_einvoice_provider SET token = %s, token_key = %s, token_expiry = %s '
-                 'WHERE id = %s')
-        params = [token or None, key_hash or None, expiry, account.id]
+        query = ('INSERT INTO l10n_vn_einvoice_provider_token (provider_id, key_hash, token, expiry) '
+                 'VALUES (%s, %s, %s, %s) ON CONFLICT (provider_id) DO UPDATE '
+                 'SET key_hash = EXCLUDED.key_hash, token = EXCLUDED.token, expiry = EXCLUDED.expiry')
+        params = [self.account.id, key_hash, token, expiry]
+        env = self.account.env
         try:
-            if account.env['account.move']._can_commit():
-                with account.env.registry.cursor() as cr:
+            if env['account.move']._can_commit():
+                with env.registry.cursor() as cr:
                     cr.execute("SET LOCAL lock_timeout = '2s'")
                     cr.execute(query, params)
             else:
-                account.env.cr.execute(query, params)
-            account.invalidate_recordset(['token', 'token_key', 'token_expiry'])
+                with env.cr.savepoint(flush=False):
+                    env.cr.execute(query, params)
         except psycopg2.Error as e:  # a cache: losing a token costs one login
-            _logger.info('Provider account %s: token not stored (%s)', account.id, type(e).__name__)
+            _logger.info('Provider account %s: token not stored (%s)', self.account.id, type(e).__name__)
+
+
+class L10nVnEinvoiceProviderToken(models.Model):
+    """The session token of a provider account (token login), shared by the workers. No access rights:
+    read and written by the issuing code only."""
+
+    _name = 'l10n_vn_einvoice.provider.token'
+    _description = 'E-invoice provider session token'
+    _log_access = False
+
+    provider_id = fields.Many2one('l10n_vn_einvoice.provider', required=True, ondelete='cascade', index=True)
+    key_hash = fields.Char()
+    token = fields.Char()
+    expiry = fields.Float()
+
+    _sql_constraints = [('provider_uniq', 'unique(provider_id)', 'One token per provider account.')]
 
 
 class L10nVnEinvoiceProvider(models.Model):
@@ -131,9 +150,6 @@ class L10nVnEinvoiceProvider(models.Model):
     batch_size = fields.Integer(string='Invoices per batch request', default=50)
     download_files = fields.Boolean(string='Fetch PDF and XML after issue', default=True,
                                     help='Attach the provider\'s PDF, its ZIP and the signed XML to issued invoices.')
-    token = fields.Char(groups='base.group_system', copy=False, readonly=True)
-    token_key = fields.Char(groups='base.group_system', copy=False, readonly=True)
-    token_expiry = fields.Float(groups='base.group_system', copy=False, readonly=True)
     last_check = fields.Datetime(string='Last connection test', readonly=True, copy=False)
     last_check_ok = fields.Boolean(readonly=True, copy=False)
     last_check_message = fields.Char(string='Result', readonly=True, copy=False)

@@ -87,7 +87,8 @@ class TestProvider(EinvoiceCommon):
                                    'service_url': self.server.url, 'password': 'demo'})
         self.assertEqual(basic.action_test_connection()['params']['type'], 'success')
         self.account.action_test_connection()
-        self.assertTrue(self.account.sudo().token, 'the session token is kept on the account')
+        token = self.env['l10n_vn_einvoice.provider.token'].sudo().search([('provider_id', '=', self.account.id)])
+        self.assertTrue(token.token, 'the session token is kept for the other workers')
 
     def test_import_templates_series_custom_fields(self):
         Series = self.env['l10n_vn_einvoice.series']
@@ -115,9 +116,11 @@ class TestProvider(EinvoiceCommon):
         for user in (issuer, manager):
             account = self.account.with_user(user)
             self.assertEqual(account.name, 'SInvoice sandbox')
-            for fname in ('password', 'acpassword', 'token'):
+            for fname in ('password', 'acpassword'):
                 with self.assertRaises(AccessError):
                     account.read([fname])
+            with self.assertRaises(AccessError):
+                self.env['l10n_vn_einvoice.provider.token'].with_user(user).search([])
         # the issuer issues all the same (the credentials are read by the issuing code, not by the user)
         move = self.make_invoice()
         move.with_user(issuer).action_l10n_vn_einvoice_issue()
