@@ -278,38 +278,44 @@ class AccountMove(models.Model):
                 more_issued, more_failed = moves._l10n_vn_einvoice_provider_issue_each()  # records the reason
                 issued, failed = issued | more_issued, failed | more_failed
                 continue
-            locked = moves._l10n_vn_einvoice_lock()
-            ready = self.browse()
-            for move in moves.filtered(lambda m: m.id in locked and m.l10n_vn_einvoice_state == 'CREATED'):
-                errors = move._l10n_vn_einvoice_check()
-                if errors:
-                    move._l10n_vn_einvoice_record_error(UserError('\n'.join(errors)))
-                    failed |= move
-                else:
-                    ready |= move
-            before = ready._l10n_vn_einvoice_provider_prepare()
-            if can_commit:
-                self.env.cr.commit()
-                locked = ready._l10n_vn_einvoice_lock()
-                ready = ready.filtered(lambda m: m.id in locked and m.l10n_vn_einvoice_state == 'CREATED')
-            entries, sent = [], self.browse()
-            for move in ready.sorted(lambda m: (m.invoice_date, m.id)):
-                try:
-                    with self.env.cr.savepoint():
-                        invoice = move._l10n_vn_einvoice_document()
-                except (UserError, ValidationError, EInvoiceError) as e:
-                    move._l10n_vn_einvoice_provider_failed(e, before[move.id])
-                    failed |= move
-                    continue
-                entries.append(BatchEntry(invoice, move.l10n_vn_einvoice_transaction_uuid,
-                                          move._l10n_vn_einvoice_provider_options(move.l10n_vn_einvoice_series_id),
-                                          maybe_sent=before[move.id]))
-                sent |= move
-            if not entries:
-                continue
-            clients = {}
             try:
-                clients[account.id] = client = account._client()
+                client = account._client()
+            except UserError as e:  # no password…: nothing sent
+                for move in moves:
+                    move._l10n_vn_einvoice_record_error(e)
+                failed |= moves
+                continue
+            clients = {account.id: client}
+            try:
+                locked = moves._l10n_vn_einvoice_lock()
+                ready = self.browse()
+                for move in moves.filtered(lambda m: m.id in locked and m.l10n_vn_einvoice_state == 'CREATED'):
+                    errors = move._l10n_vn_einvoice_check()
+                    if errors:
+                        move._l10n_vn_einvoice_record_error(UserError('\n'.join(errors)))
+                        failed |= move
+                    else:
+                        ready |= move
+                before = ready._l10n_vn_einvoice_provider_prepare()
+                if can_commit:
+                    self.env.cr.commit()
+                    locked = ready._l10n_vn_einvoice_lock()
+                    ready = ready.filtered(lambda m: m.id in locked and m.l10n_vn_einvoice_state == 'CREATED')
+                entries, sent = [], self.browse()
+                for move in ready.sorted(lambda m: (m.invoice_date, m.id)):
+                    try:
+                        with self.env.cr.savepoint():
+                            invoice = move._l10n_vn_einvoice_document()
+                    except (UserError, ValidationError, EInvoiceError) as e:
+                        move._l10n_vn_einvoice_provider_failed(e, before[move.id])
+                        failed |= move
+                        continue
+                    entries.append(BatchEntry(invoice, move.l10n_vn_einvoice_transaction_uuid,
+                                              move._l10n_vn_einvoice_provider_options(move.l10n_vn_einvoice_series_id),
+                                              maybe_sent=before[move.id]))
+                    sent |= move
+                if not entries:
+                    continue
                 try:
                     answer = client.issue_batch(entries)
                 except ProviderError as e:  # the whole request: nothing known to be issued

@@ -271,6 +271,32 @@ class TestProvider(EinvoiceCommon):
         for move in moves:
             self.assertEqual(self.record(move)['number'], move.l10n_vn_einvoice_number)
 
+    def test_batch_refusal_of_one_invoice_and_account_without_password(self):
+        self.company.l10n_vn_einvoice_auto_issue = True
+        self.account.download_files = False
+        wrong = self.p_series.copy({'symbol': f'K{self.yy}TAB', 'is_default': False})
+        good = self.make_invoice()
+        bad = self.make_invoice(post=False)
+        bad.l10n_vn_einvoice_series_id = wrong
+        bad.action_post()
+        self.env['account.move']._cron_l10n_vn_einvoice_provider_issue()
+        self.assertEqual(good.l10n_vn_einvoice_state, 'USING', good.l10n_vn_einvoice_error)
+        self.assertEqual(bad.l10n_vn_einvoice_state, 'CREATED')
+        self.assertIn('does not belong to this template', bad.l10n_vn_einvoice_error)
+        self.assertFalse(bad.l10n_vn_einvoice_provider_maybe_sent)
+        self.record(good)
+        self.assertFalse(self.records(bad))
+        # an account without password: a clear error, nothing sent, nothing flagged
+        self.account.sudo().password = False
+        self.account.acpassword = False
+        third = self.make_invoice()
+        received = len(self.sandbox.received)
+        self.env['account.move']._cron_l10n_vn_einvoice_provider_issue()
+        self.assertEqual(third.l10n_vn_einvoice_state, 'CREATED')
+        self.assertIn('has no user name or password', third.l10n_vn_einvoice_error)
+        self.assertFalse(third.l10n_vn_einvoice_provider_maybe_sent)
+        self.assertEqual(len(self.sandbox.received), received)
+
     def test_batch_resumes_after_a_crash_without_issuing_twice(self):
         self.company.l10n_vn_einvoice_auto_issue = True
         self.account.download_files = False
