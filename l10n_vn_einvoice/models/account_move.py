@@ -265,42 +265,49 @@ class AccountMove(models.Model):
             budget_unit_code=partner.l10n_vn_einvoice_budget_code or '',
         )
 
-    def _l10n_vn_einvoice_lines(self, sign):
+    def _l10n_vn_einvoice_lines(self, sign, negative='discount'):
+        """Document lines of the invoice lines; see ``_l10n_vn_einvoice_doc_line`` for ``negative``."""
         lines = []
-        digits = self.currency_id.decimal_places
         for line in self.invoice_line_ids.sorted('sequence'):
             if line.display_type in ('line_section', 'line_note'):
                 if line.name:
                     lines.append(doc.Line(name=line.name[:500], kind=doc.LineKind.NOTE))
-                continue
-            if line.display_type != 'product':
-                continue
-            vat = line.tax_ids.filtered('l10n_vn_einvoice_rate')[:1]
-            subtotal = Decimal(float_repr(line.price_subtotal, digits))
-            qty = Decimal(float_repr(line.quantity, 6)).normalize()
-            kind = doc.LineKind.GOODS
-            if subtotal < 0 and sign > 0:
-                kind, subtotal, qty = doc.LineKind.DISCOUNT, -subtotal, abs(qty)
-            if any(t.price_include for t in line.tax_ids) or not qty:
-                unit_price = (subtotal / qty).quantize(Decimal('0.000001')).normalize() if qty else None
-                discount_rate = discount_amount = None
-            else:
-                unit_price = abs(Decimal(float_repr(line.price_unit, 6)).normalize())
-                gross = (qty * unit_price)
-                discount_amount = amounts.round_amount(gross - subtotal, self.currency_id.name) if line.discount else None
-                discount_rate = Decimal(float_repr(line.discount, 4)).normalize() if line.discount else None
-            # Decreases (credit notes): amount, unit price, discount and VAT negative; quantity positive.
-            if kind is doc.LineKind.GOODS and sign < 0:
-                unit_price = unit_price * sign if unit_price is not None else None
-                discount_amount = discount_amount * sign if discount_amount is not None else None
-            lines.append(doc.Line(
-                name=(line.name or line.product_id.display_name or '')[:500], kind=kind,
-                code=line.product_id.default_code or '', unit=line.product_uom_id.name or '',
-                quantity=qty, unit_price=unit_price, discount_rate=discount_rate, discount_amount=discount_amount,
-                amount=subtotal * sign, tax_rate=vat._l10n_vn_einvoice_tax_rate() if vat else None,
-                tax_amount=Decimal(float_repr(line.price_total - line.price_subtotal, digits)) * sign if vat else None,
-            ))
+            elif line.display_type == 'product':
+                lines.append(self._l10n_vn_einvoice_doc_line(line, sign, negative))
         return tuple(lines)
+
+    def _l10n_vn_einvoice_doc_line(self, line, sign, negative='discount'):
+        """The document line of a product line; ``sign`` is -1 on credit notes.
+
+        A negative amount is a trade discount line (TChat 3, positive amount) when ``negative`` is
+        ``'discount'``, or a decrease when it is ``'decrease'`` (adjustments, credit notes): amount, unit
+        price, discount and VAT negative, quantity positive.
+        """
+        digits = self.currency_id.decimal_places
+        vat = line.tax_ids.filtered('l10n_vn_einvoice_rate')[:1]
+        amount = Decimal(float_repr(line.price_subtotal, digits)) * sign
+        tax_amount = Decimal(float_repr(line.price_total - line.price_subtotal, digits)) * sign if vat else None
+        qty = abs(Decimal(float_repr(line.quantity, 6))).normalize()
+        kind = doc.LineKind.GOODS
+        if amount < 0 and negative == 'discount' and sign > 0:
+            kind, amount = doc.LineKind.DISCOUNT, -amount
+            tax_amount = -tax_amount if tax_amount is not None else None
+        direction = -1 if amount < 0 else 1
+        discount_rate = discount_amount = None
+        if any(t.price_include for t in line.tax_ids) or not qty:
+            unit_price = (amount / qty).quantize(Decimal('0.000001')).normalize() if qty else None
+        else:
+            unit_price = abs(Decimal(float_repr(line.price_unit, 6))).normalize() * direction
+            if line.discount:
+                discount_amount = amounts.round_amount(qty * abs(unit_price) - abs(amount),
+                                                       self.currency_id.name) * direction
+                discount_rate = Decimal(float_repr(line.discount, 4)).normalize()
+        return doc.Line(
+            name=(line.name or line.product_id.display_name or '')[:500], kind=kind,
+            code=line.product_id.default_code or '', unit=line.product_uom_id.name or '',
+            quantity=qty, unit_price=unit_price, discount_rate=discount_rate, discount_amount=discount_amount,
+            amount=amount, tax_rate=vat._l10n_vn_einvoice_tax_rate() if vat else None, tax_amount=tax_amount,
+        )
 
     def _l10n_vn_einvoice_breakdown(self, lines, sign):
         """Tax breakdown with Odoo's own VAT amounts (so the e-invoice total is the accounting total)."""

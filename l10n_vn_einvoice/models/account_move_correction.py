@@ -6,11 +6,10 @@ Every state change asks ``vn_einvoice.lifecycle`` (the one state table). The leg
 """
 
 import dataclasses
-from decimal import Decimal
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_repr, html_escape
+from odoo.tools import html_escape
 
 from vn_einvoice import document as doc
 from vn_einvoice import lifecycle
@@ -318,53 +317,37 @@ class AccountMove(models.Model):
                 pass
         return self._l10n_vn_einvoice_buyer()
 
-    def _l10n_vn_einvoice_lines(self, sign):
+    def _l10n_vn_einvoice_lines(self, sign, negative='discount'):
         """Correction invoices start with the legal note as a text line (TChat 4): "Điều chỉnh giảm … cho
         hóa đơn Mẫu số …" / "Thay thế cho hóa đơn …". Adjustment invoices: increases positive, decreases
         negative (amount, unit price, discount, VAT), quantities positive; an information adjustment has
         only text lines, no amounts."""
         if not self.l10n_vn_einvoice_relation:
-            return super()._l10n_vn_einvoice_lines(sign)
+            return super()._l10n_vn_einvoice_lines(sign, negative)
         note = (self.l10n_vn_einvoice_correction_note or self._l10n_vn_einvoice_default_note())
         lines = self._l10n_vn_einvoice_adjustment_lines(sign) if self.l10n_vn_einvoice_relation == 'adjustment' \
-            else super()._l10n_vn_einvoice_lines(sign)
+            else super()._l10n_vn_einvoice_lines(sign, negative)
         if lines and lines[0].kind is doc.LineKind.NOTE and lines[0].name == note:
             return lines
         return (doc.Line(name=note[:500], kind=doc.LineKind.NOTE), *lines)
 
     def _l10n_vn_einvoice_adjustment_lines(self, sign):
+        if self.l10n_vn_einvoice_adjustment_kind == 'info':
+            # an information adjustment carries text only, no amounts
+            return tuple(doc.Line(name=line.name[:500], kind=doc.LineKind.NOTE)
+                         for line in self.invoice_line_ids.sorted('sequence')
+                         if line.display_type in ('line_section', 'line_note', 'product') and line.name)
         lines = []
-        digits = self.currency_id.decimal_places
         for line in self.invoice_line_ids.sorted('sequence'):
-            if line.display_type in ('line_section', 'line_note') or (
-                    line.display_type == 'product' and self.l10n_vn_einvoice_adjustment_kind == 'info'):
+            if line.display_type in ('line_section', 'line_note'):
                 if line.name:
                     lines.append(doc.Line(name=line.name[:500], kind=doc.LineKind.NOTE))
-                continue
-            if line.display_type != 'product':
-                continue
-            vat = line.tax_ids.filtered('l10n_vn_einvoice_rate')[:1]
-            amount = Decimal(float_repr(line.price_subtotal, digits)) * sign
-            direction = -1 if amount < 0 else 1
-            qty = abs(Decimal(float_repr(line.quantity, 6))).normalize()
-            discount_rate = discount_amount = None
-            if any(t.price_include for t in line.tax_ids) or not qty:
-                unit_price = (amount / qty).quantize(Decimal('0.000001')).normalize() if qty else None
-            else:
-                unit_price = abs(Decimal(float_repr(line.price_unit, 6))).normalize() * direction
-                if line.discount:
-                    gross = qty * abs(unit_price)
-                    discount_amount = (gross - abs(amount)).quantize(Decimal(1).scaleb(-digits)) * direction
-                    discount_rate = Decimal(float_repr(line.discount, 4)).normalize()
-            if line.l10n_vn_einvoice_adjust_what == 'amount':
-                qty = unit_price = discount_rate = discount_amount = None
-            lines.append(doc.Line(
-                name=(line.name or line.product_id.display_name or '')[:500], kind=doc.LineKind.GOODS,
-                code=line.product_id.default_code or '', unit=line.product_uom_id.name or '',
-                quantity=qty, unit_price=unit_price, discount_rate=discount_rate, discount_amount=discount_amount,
-                amount=amount, tax_rate=vat._l10n_vn_einvoice_tax_rate() if vat else None,
-                tax_amount=Decimal(float_repr(line.price_total - line.price_subtotal, digits)) * sign if vat else None,
-            ))
+            elif line.display_type == 'product':
+                doc_line = self._l10n_vn_einvoice_doc_line(line, sign, negative='decrease')
+                if line.l10n_vn_einvoice_adjust_what == 'amount':
+                    doc_line = dataclasses.replace(doc_line, quantity=None, unit_price=None, discount_rate=None,
+                                                   discount_amount=None)
+                lines.append(doc_line)
         return tuple(lines)
 
     def _l10n_vn_einvoice_check(self):
