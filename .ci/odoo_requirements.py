@@ -12,7 +12,9 @@ from packaging.requirements import Requirement
 
 env = {"python_version": "3.12", "python_full_version": "3.12.0", "sys_platform": sys.platform,
        "platform_system": platform.system(), "os_name": "posix"}
-for raw in open(sys.argv[1], encoding="utf-8"):
+with open(sys.argv[1], encoding="utf-8") as f:
+    lines = f.read().splitlines()
+for raw in lines:
     line = raw.split("#", 1)[0].strip()
     if not line:
         continue

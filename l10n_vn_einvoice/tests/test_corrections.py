@@ -187,9 +187,8 @@ class TestCorrections(CorrectionCommon):
                                   issue=False)
         self.assertEqual(adj.state, 'draft')
         self.assertFalse(adj.l10n_vn_einvoice_correction_note, 'the note is written from the lines at issue')
-        with Form(adj) as form:
-            with form.invoice_line_ids.edit(0) as line:
-                line.quantity = 2
+        with Form(adj) as form, form.invoice_line_ids.edit(0) as line:
+            line.quantity = 2
         adj.action_post()
         self.issue(adj)
         self.assertEqual(self.document_of(adj).totals.total, Decimal(-3_300_000))
@@ -209,9 +208,8 @@ class TestCorrections(CorrectionCommon):
         self.assertEqual(new.partner_id, origin.partner_id)
         self.assertEqual(new.invoice_line_ids.mapped('quantity'), [2.0])
         self.assertEqual(new.invoice_line_ids.price_unit, 1_500_000)
-        with Form(new) as form:
-            with form.invoice_line_ids.edit(0) as line:
-                line.price_unit = 1_400_000
+        with Form(new) as form, form.invoice_line_ids.edit(0) as line:
+            line.price_unit = 1_400_000
         new.action_post()
         self.issue(new)
         self.assertEqual(new.l10n_vn_einvoice_state, 'USING', new.l10n_vn_einvoice_error)
