@@ -15,6 +15,7 @@ import logging
 import uuid
 import zipfile
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import timezone
 
 from odoo import _, api, fields, models
@@ -32,6 +33,25 @@ SYNC_STATES = ('USING', 'ADJUSTED')
 
 def _new_key():
     return str(uuid.uuid4())
+
+
+# State of the issuing runs of this process, by run key (the context carries only the key: contexts must
+# hold plain values, Odoo reuses an environment whose context compares equal).
+_RUNS = {}
+
+
+@contextmanager
+def _provider_run():
+    """A run: its key for the context, and its state (clients, maybe-sent flags, results, documents,
+    outcomes by invoice id). The clients are closed at the end."""
+    key = uuid.uuid4().hex
+    state = _RUNS[key] = {'clients': {}, 'maybe_sent': {}, 'results': {}, 'documents': {}, 'outcome': {}}
+    try:
+        yield key, state
+    finally:
+        _RUNS.pop(key, None)
+        for client in state['clients'].values():
+            client.close()
 
 
 def _xml_from_zip(data, depth=0):
@@ -219,8 +239,8 @@ class AccountMove(models.Model):
         """Issue one invoice after the other: lock, key committed, call, outcome committed."""
         issued = failed = self.browse()
         can_commit = self._l10n_vn_einvoice_provider_can_commit()
-        clients = {}
-        try:
+        with _provider_run() as (run, state):
+            clients = state['clients']
             for move in self.sorted(lambda m: (m.invoice_date, m.id)):
                 # each commit empties the ORM cache: prefetch this invoice alone, not the whole set again
                 move = move.with_prefetch()
@@ -232,24 +252,19 @@ class AccountMove(models.Model):
                     self.env.cr.commit()  # the key and the flag are safe before any request
                     if not move._l10n_vn_einvoice_lock() or move.l10n_vn_einvoice_state != 'CREATED':
                         continue
-                outcome = {}
+                state['maybe_sent'][move.id] = before
                 try:
                     with self.env.cr.savepoint():
-                        move.with_context(
-                            l10n_vn_einvoice_provider_clients=clients, l10n_vn_einvoice_provider_outcome=outcome,
-                            l10n_vn_einvoice_provider_maybe_sent=before,
-                        )._l10n_vn_einvoice_issue_one()
+                        move.with_context(l10n_vn_einvoice_provider_run=run)._l10n_vn_einvoice_issue_one()
                     issued |= move
                 except (UserError, ValidationError, EInvoiceError) as e:
-                    move._l10n_vn_einvoice_provider_failed(e, move._l10n_vn_einvoice_maybe_after(e, before, outcome))
+                    move._l10n_vn_einvoice_provider_failed(
+                        e, move._l10n_vn_einvoice_maybe_after(e, before, state['outcome']))
                     failed |= move
                 if can_commit:
                     self.env.cr.commit()
                 if move in issued:
                     move._l10n_vn_einvoice_provider_after_issue(clients, can_commit)
-        finally:
-            for client in clients.values():
-                client.close()
         return issued, failed
 
     def _l10n_vn_einvoice_maybe_after(self, error, before, outcome):
@@ -285,8 +300,10 @@ class AccountMove(models.Model):
                     move._l10n_vn_einvoice_record_error(e)
                 failed |= moves
                 continue
-            clients = {account.id: client}
-            try:
+            with _provider_run() as (run, state):
+                clients = state['clients']
+                clients[account.id] = client
+                documents = state['documents']
                 locked = moves._l10n_vn_einvoice_lock()
                 ready = self.browse()
                 for move in moves.filtered(lambda m: m.id in locked and m.l10n_vn_einvoice_state == 'CREATED'):
@@ -310,6 +327,7 @@ class AccountMove(models.Model):
                         move._l10n_vn_einvoice_provider_failed(e, before[move.id])
                         failed |= move
                         continue
+                    documents[move.id] = invoice
                     entries.append(BatchEntry(invoice, move.l10n_vn_einvoice_transaction_uuid,
                                               move._l10n_vn_einvoice_provider_options(move.l10n_vn_einvoice_series_id),
                                               maybe_sent=before[move.id]))
@@ -335,10 +353,10 @@ class AccountMove(models.Model):
                             error, move._l10n_vn_einvoice_maybe_after(error, before[move.id], {}) or item is None)
                         failed |= move
                         continue
-                    outcome = {move.id: item.result}
+                    state['results'][move.id] = item.result
                     try:
                         with self.env.cr.savepoint():
-                            move.with_context(l10n_vn_einvoice_provider_results=outcome)._l10n_vn_einvoice_issue_one()
+                            move.with_context(l10n_vn_einvoice_provider_run=run)._l10n_vn_einvoice_issue_one()
                         done |= move
                     except (UserError, ValidationError, EInvoiceError) as e:
                         move._l10n_vn_einvoice_provider_failed(e, True)  # issued at the provider: look it up
@@ -347,9 +365,6 @@ class AccountMove(models.Model):
                 if can_commit:
                     self.env.cr.commit()
                 done._l10n_vn_einvoice_provider_after_issue(clients, can_commit)
-            finally:
-                for client in clients.values():
-                    client.close()
         return issued, failed
 
     def _l10n_vn_einvoice_provider_options(self, series):
@@ -386,52 +401,43 @@ class AccountMove(models.Model):
         account = series._l10n_vn_einvoice_provider()
         if not account:
             raise UserError(_('No provider account for series %s.', series.name))
-        ctx = self.env.context
         if not self.l10n_vn_einvoice_transaction_uuid:  # called directly: a key of this transaction
             self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_transaction_uuid': _new_key()})
-        results = ctx.get('l10n_vn_einvoice_provider_results')
-        if results is not None and self.id in results:
-            result = results[self.id]
-        else:
-            result = self._l10n_vn_einvoice_provider_call(account, series)
-        outcome = ctx.get('l10n_vn_einvoice_provider_outcome')
-        if outcome is not None:
-            outcome[self.id] = result
-        return self._l10n_vn_einvoice_provider_mark(account, series, result)
+        state = _RUNS.get(self.env.context.get('l10n_vn_einvoice_provider_run'))
+        if state is None:
+            with _provider_run() as (_run, state):
+                return self._l10n_vn_einvoice_issue_provider_in(account, series, state)
+        return self._l10n_vn_einvoice_issue_provider_in(account, series, state)
 
-    def _l10n_vn_einvoice_provider_call(self, account, series):
-        invoice = self._l10n_vn_einvoice_document()
-        ctx = self.env.context
-        maybe_sent = ctx.get('l10n_vn_einvoice_provider_maybe_sent')
-        if maybe_sent is None:
-            maybe_sent = self.l10n_vn_einvoice_provider_maybe_sent
-        clients = ctx.get('l10n_vn_einvoice_provider_clients')
-        client = clients.get(account.id) if clients is not None else None
-        own = client is None and clients is None
-        if client is None:
-            client = account._client()
-            if clients is not None:
-                clients[account.id] = client
+    def _l10n_vn_einvoice_issue_provider_in(self, account, series, state):
+        document = state['documents'].get(self.id)
+        if self.id in state['results']:  # issued by a batch, or found by a look-up
+            result = state['results'][self.id]
+        else:
+            document = self._l10n_vn_einvoice_document()
+            result = self._l10n_vn_einvoice_provider_call(account, series, document, state)
+        state['outcome'][self.id] = result
+        return self._l10n_vn_einvoice_provider_mark(account, series, result, document)
+
+    def _l10n_vn_einvoice_provider_call(self, account, series, invoice, state):
+        maybe_sent = state['maybe_sent'].get(self.id, self.l10n_vn_einvoice_provider_maybe_sent)
+        client = self._l10n_vn_einvoice_client_for(account, state['clients'])
         key = self.l10n_vn_einvoice_transaction_uuid
         options = self._l10n_vn_einvoice_provider_options(series)
-        try:
-            related = invoice.related
-            if related is None:
-                return client.issue(invoice, transaction_uuid=key, maybe_sent=maybe_sent, **options)
-            name, day = self._l10n_vn_einvoice_provider_agreement()
-            if related.relation is doc.RelationKind.ADJUSTMENT:
-                kind = 'money'
-                if 'l10n_vn_einvoice_adjustment_kind' in self._fields and self.l10n_vn_einvoice_adjustment_kind == 'info':
-                    kind = 'information'
-                return client.adjust(invoice, transaction_uuid=key, kind=kind, agreement_name=name, agreement_date=day,
-                                     maybe_sent=maybe_sent, **options)
-            return client.replace(invoice, transaction_uuid=key, agreement_name=name, agreement_date=day,
-                                  maybe_sent=maybe_sent, **options)
-        finally:
-            if own:
-                client.close()
+        related = invoice.related
+        if related is None:
+            return client.issue(invoice, transaction_uuid=key, maybe_sent=maybe_sent, **options)
+        name, day = self._l10n_vn_einvoice_provider_agreement()
+        if related.relation is doc.RelationKind.ADJUSTMENT:
+            kind = 'money'
+            if 'l10n_vn_einvoice_adjustment_kind' in self._fields and self.l10n_vn_einvoice_adjustment_kind == 'info':
+                kind = 'information'
+            return client.adjust(invoice, transaction_uuid=key, kind=kind, agreement_name=name, agreement_date=day,
+                                 maybe_sent=maybe_sent, **options)
+        return client.replace(invoice, transaction_uuid=key, agreement_name=name, agreement_date=day,
+                              maybe_sent=maybe_sent, **options)
 
-    def _l10n_vn_einvoice_provider_mark(self, account, series, result):
+    def _l10n_vn_einvoice_provider_mark(self, account, series, result, document=None):
         """Record what the provider issued: its number, time, codes; USING / SIGNED (the provider signs)."""
         number = result.number
         if number is None:
@@ -457,7 +463,8 @@ class AccountMove(models.Model):
         try:
             from vn_einvoice.qr import invoice_qr_payload
 
-            vals['l10n_vn_einvoice_qr'] = invoice_qr_payload(self._l10n_vn_einvoice_document(number))
+            document = document or self._l10n_vn_einvoice_document()
+            vals['l10n_vn_einvoice_qr'] = invoice_qr_payload(document.replace(number=number))
         except (EInvoiceError, UserError) as e:
             _logger.info('No QR payload for %s: %s', self.id, e)
         attachment = self._l10n_vn_einvoice_mark_issued(vals, None, None)
@@ -631,11 +638,13 @@ class AccountMove(models.Model):
                     'l10n_vn_einvoice_provider_maybe_sent': False, 'l10n_vn_einvoice_error': False})
                 move.message_post(body=_('The provider has no invoice under this transaction key: it was not issued.'))
                 continue
-            try:
-                with self.env.cr.savepoint():
-                    move.with_context(l10n_vn_einvoice_provider_results={move.id: found})._l10n_vn_einvoice_issue_one()
-            except (UserError, ValidationError, EInvoiceError) as e:
-                move._l10n_vn_einvoice_record_error(e)
+            with _provider_run() as (run, state):
+                state['results'][move.id] = found
+                try:
+                    with self.env.cr.savepoint():
+                        move.with_context(l10n_vn_einvoice_provider_run=run)._l10n_vn_einvoice_issue_one()
+                except (UserError, ValidationError, EInvoiceError) as e:
+                    move._l10n_vn_einvoice_record_error(e)
         return True
 
     # ------------------------------------------------------------------

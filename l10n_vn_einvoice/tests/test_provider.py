@@ -1,6 +1,7 @@
 """Issuing through a provider, over real HTTP against the SInvoice sandbox started in this process."""
 
 from datetime import date, datetime, timezone
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
@@ -146,6 +147,7 @@ class TestProvider(EinvoiceCommon):
         self.assertEqual(move.l10n_vn_einvoice_issue_datetime, issued)
         self.assertFalse(move.l10n_vn_einvoice_provider_maybe_sent)
         self.assertFalse(move.l10n_vn_einvoice_authority_code, 'K series: no tax-authority code')
+        self.assertIn(f'K{self.yy}TAA', move.l10n_vn_einvoice_qr or '', 'the e-invoice QR payload of the issued number')
         self.assertEqual(rec['body']['summarizeInfo']['totalAmountWithTax'], move.amount_total)
         self.assertTrue(move.l10n_vn_einvoice_provider_pdf_id.raw.startswith(b'%PDF'))
         self.assertEqual(move.l10n_vn_einvoice_provider_zip_id.mimetype, 'application/zip')
@@ -219,6 +221,19 @@ class TestProvider(EinvoiceCommon):
         self.assertEqual(self.record(move)['id'], rec['id'])
         self.assertEqual(self.received(move), 1, 'looked up, not sent again')
         self.assertIn('not issued again', ''.join(move.message_ids[:3].mapped('body')))
+
+    def test_local_failure_after_the_provider_issued_keeps_the_flag(self):
+        move = self.make_invoice()
+        with patch.object(type(self.env['account.move']), '_l10n_vn_einvoice_provider_mark',
+                          side_effect=UserError('disk full')):
+            self.issue(move)
+        self.assertEqual(move.l10n_vn_einvoice_state, 'CREATED')
+        self.assertTrue(move.l10n_vn_einvoice_provider_maybe_sent, 'issued at the provider: look it up next time')
+        rec = self.record(move)
+        self.issue(move)
+        self.assertEqual(move.l10n_vn_einvoice_state, 'USING', move.l10n_vn_einvoice_error)
+        self.assertEqual(move.l10n_vn_einvoice_number, rec['number'])
+        self.assertEqual(self.received(move), 1)
 
     def test_lookup_button_clears_an_invoice_that_never_arrived(self):
         move = self.make_invoice()
