@@ -452,6 +452,9 @@ class AccountMove(models.Model):
         # each signer opens its key (or logs in to its token) once for the whole batch
         with self.env['l10n_vn_einvoice.signer']._reuse_signers():
             for move in self.sorted(lambda m: (m.invoice_date, m.id)):
+                if commit:
+                    # a commit empties the cache: prefetch this invoice alone, not the whole batch again
+                    move = move.with_prefetch()
                 try:
                     with self.env.cr.savepoint():
                         move._l10n_vn_einvoice_issue_one()
