@@ -9,7 +9,6 @@ has none. The provider's number, issue time, secret code and tax-authority code 
 ZIP and XML attached. Batches (scheduled action) go through ``issue_batch`` (``createBatchInvoice``).
 """
 
-import base64
 import io
 import logging
 import uuid

@@ -3,7 +3,7 @@
 from datetime import date, datetime, timezone
 from unittest.mock import patch
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from vn_einvoice.sandbox.viettel import V2_PREFIX, start
@@ -400,8 +400,8 @@ class TestProvider(EinvoiceCommon):
         self.assertTrue(second.is_default)
         self.assertFalse(self.account.is_default)
         self.assertEqual(self.p_series._l10n_vn_einvoice_provider(), second)
-        with self.assertRaises(Exception):
-            second.active = False  # the default must stay active
+        with self.assertRaisesRegex(ValidationError, 'default provider account must be active'):
+            second.active = False
         self.assertEqual(self.env['account.move'].search_count([('l10n_vn_einvoice_transaction_uuid', '=', False),
                                                                ('l10n_vn_einvoice_state', '=', 'CREATED'),
                                                                ('company_id', '=', self.company.id)]), 0)
