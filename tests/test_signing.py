@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from lxml import etree
+from tools import validity_around
 
 from vn_einvoice.errors import ValidationError
 from vn_einvoice.sandbox.testca import make_seller_certificate, make_test_ca, p12_bytes, write_p12
@@ -46,16 +47,17 @@ NS = {"ds": DS}
 MST = "0312345678"  # the research sample's seller
 NAME = "CÔNG TY TNHH GIẢI PHÁP MẪU"
 PASSWORD = "Mật-khẩu S3cr3t!"
+SIGNING_TIME = datetime(2026, 11, 21, 2, 0, 0, tzinfo=timezone.utc)  # 09:00 in Việt Nam
 
 
 @pytest.fixture(scope="module")
 def ca():
-    return make_test_ca()
+    return make_test_ca(**validity_around(SIGNING_TIME))
 
 
 @pytest.fixture(scope="module")
 def seller(ca):
-    key, cert = make_seller_certificate(ca, MST, NAME)
+    key, cert = make_seller_certificate(ca, MST, NAME, **validity_around(SIGNING_TIME))
     return key, cert
 
 
@@ -223,8 +225,7 @@ def test_ec_signer_returns_raw_r_s(ec_signer):
 # --- signing: the profile -------------------------------------------------------------------------
 
 def test_signature_layout(signer, unsigned):
-    when = datetime(2026, 11, 21, 2, 0, 0, tzinfo=timezone.utc)  # 09:00 in Việt Nam
-    out = sign_invoice(unsigned, signer, signing_time=when)
+    out = sign_invoice(unsigned, signer, signing_time=SIGNING_TIME)
     assert out.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n<HDon>")
     # DLHDon is byte for byte what was given: never re-indented or re-declared
     dl = re.search(rb"<DLHDon .*?</DLHDon>", unsigned).group(0)

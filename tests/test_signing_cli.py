@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from tools import validity_around
 
 from vn_einvoice.cli import main
 from vn_einvoice.sandbox.testca import cert_pem, make_seller_certificate, make_test_ca, write_p12
@@ -18,14 +19,15 @@ from vn_einvoice.signing import verify_invoice
 DATA = Path(__file__).parent / "data"
 PASSWORD = "P12-mật-khẩu-4711"
 MST = "0312345678"
+SIGNED_AT = datetime(2026, 11, 21, 2, 30, tzinfo=timezone.utc)  # --signing-time 2026-11-21T09:30:00 (GMT+7)
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("cli")
-    ca = make_test_ca()
+    ca = make_test_ca(**validity_around(SIGNED_AT))
     (d / "ca.pem").write_bytes(ca.pem)
-    key, cert = make_seller_certificate(ca, MST, "CÔNG TY TNHH GIẢI PHÁP MẪU")
+    key, cert = make_seller_certificate(ca, MST, "CÔNG TY TNHH GIẢI PHÁP MẪU", **validity_around(SIGNED_AT))
     write_p12(d / "seller.p12", key, cert, [ca.certificate], PASSWORD)
     key, cert = make_seller_certificate(ca, "0109876543", "CÔNG TY KHÁC")
     write_p12(d / "other.p12", key, cert, [], PASSWORD)
@@ -121,7 +123,9 @@ def test_entry_point_runs_as_a_module(files, tmp_path):
     out = tmp_path / "signed.xml"
     env = {"P12_PASSWORD": PASSWORD, "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-m", "vn_einvoice.cli", "sign", str(files / "unsigned.xml"), "-o",
-                             str(out), "--p12", str(files / "seller.p12"), "--password-env", "P12_PASSWORD"],
+                             str(out), "--p12", str(files / "seller.p12"), "--password-env", "P12_PASSWORD",
+                             # the child may not share the test's clock (faketime): sign at a time of its own
+                             "--signing-time", "2026-11-21T09:30:00"],
                             capture_output=True, text=True, env=env, timeout=60, cwd=Path(__file__).parent.parent)
     assert result.returncode == 0, result.stderr
     assert PASSWORD not in result.stdout + result.stderr

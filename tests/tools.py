@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,12 @@ def softhsm_module() -> str:
     """The SoftHSM2 PKCS#11 module (``$SOFTHSM2_MODULE`` first)."""
     return require_file("the SoftHSM2 PKCS#11 module (Debian package softhsm2)", softhsm_module_candidates(),
                         env="SOFTHSM2_MODULE")
+
+
+def validity_around(*moments, margin_days: int = 30) -> dict:
+    """``not_before``/``not_after`` of a test certificate valid at every moment a test signs or
+    verifies at (fixed times given here) and at the clock's "now" (signing without a time): tests must
+    not depend on today's date."""
+    points = [datetime.now(timezone.utc)] + [m if m.tzinfo else m.replace(tzinfo=timezone.utc) for m in moments]
+    margin = timedelta(days=margin_days)
+    return {"not_before": min(points) - margin, "not_after": max(points) + margin}
