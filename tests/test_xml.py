@@ -272,7 +272,7 @@ def test_adjustment_decrease():
     assert root.findtext("DLHDon/NDHDon/DSHHDVu/HHDVu/ThTien") == "-1000000"
     assert root.findtext("DLHDon/NDHDon/TToan/THTTLTSuat/LTSuat/TThue") == "-100000"
     assert root.findtext("DLHDon/NDHDon/TToan/TgTTTBSo") == "-1100000"
-    assert root.findtext("DLHDon/NDHDon/TToan/TgTTTBChu") == "Âm một triệu một trăm nghìn đồng chẵn"
+    assert root.findtext("DLHDon/NDHDon/TToan/TgTTTBChu") == "Một triệu một trăm nghìn đồng chẵn"
     assert root.findall("DLHDon/NDHDon/DSHHDVu/HHDVu")[1].findtext("THHDVu") == (
         "Điều chỉnh cho hóa đơn Mẫu số 1, ký hiệu C26TAA, số 123, ngày 01/03/2026")
     back = parse_xml(xml)

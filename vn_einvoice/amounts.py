@@ -60,7 +60,7 @@ def compute_breakdown(invoice: Invoice) -> tuple[TaxBreakdown, ...]:
 
 
 def compute_totals(invoice: Invoice, breakdown: tuple[TaxBreakdown, ...]) -> Totals:
-    from .words import amount_in_words
+    from .words import total_in_words
 
     before = sum((b.taxable_amount for b in breakdown), ZERO)
     # Lines without a rate (e.g. a sales invoice, template 2) still count before tax.
@@ -76,7 +76,7 @@ def compute_totals(invoice: Invoice, breakdown: tuple[TaxBreakdown, ...]) -> Tot
         total_before_tax=round_amount(before, invoice.currency),
         total_tax=round_amount(tax, invoice.currency),
         total=total,
-        total_in_words=amount_in_words(total, invoice.currency),
+        total_in_words=total_in_words(total, invoice.currency),
         total_discount=round_amount(sum(discounts, ZERO), invoice.currency) if discounts else None,
         fees=fees,
         total_non_taxable_deduction=old.total_non_taxable_deduction if old else None,

@@ -25,6 +25,7 @@ __all__ = [
     "amount_in_words",
     "decimal_to_words",
     "number_to_words",
+    "total_in_words",
 ]
 
 FIELD = "TgTTTBChu"
@@ -237,3 +238,11 @@ def amount_in_words(
             FIELD, f"amount {amount} in words is {len(text)} characters long, more than the {MAX_LENGTH} allowed"
         )
     return text
+
+
+def total_in_words(total, currency: str | None = "VND", **options) -> str:
+    """``TgTTTBChu`` of an invoice total. A decrease adjustment (negative total) is written with the words of
+    its absolute amount, not "Âm …": its figures carry the minus sign and the invoice says "Điều chỉnh giảm
+    … cho hóa đơn …" (TTHDLQuan/GChu, printed on the invoice), as Vietnamese producers that send unsigned
+    amounts with an increase/decrease flag do. ``options`` as for :func:`amount_in_words`."""
+    return amount_in_words(total, currency, negative="", **options)

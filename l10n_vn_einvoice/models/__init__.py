@@ -6,6 +6,7 @@ from . import res_company
 from . import res_partner
 from . import res_config_settings
 from . import account_move
+from . import account_move_line
 from . import account_move_send
 from . import account_move_report
 from . import einvoice_lookup

@@ -1,7 +1,10 @@
 import base64
 import logging
+import re
 import secrets
 from decimal import Decimal
+
+import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -24,6 +27,12 @@ EINVOICE_LEGAL_FIELDS = {
     'l10n_vn_einvoice_lookup_code', 'l10n_vn_einvoice_xml', 'l10n_vn_einvoice_qr',
     'l10n_vn_einvoice_payment_method',
 }
+
+
+def _place_key(name):
+    """A place name without its kind and punctuation, to compare "TP. Hồ Chí Minh" with "Thành phố Hồ Chí Minh"."""
+    text = re.sub(r'^\s*(thành phố|tp\.?|tỉnh)\s*', '', name.strip().lower())
+    return re.sub(r'[\W_]+', '', text)
 
 
 class AccountMove(models.Model):
@@ -239,7 +248,10 @@ class AccountMove(models.Model):
 
     @api.model
     def _l10n_vn_einvoice_address(self, partner):
-        parts = [partner.street, partner.street2, partner.city, partner.state_id.name,
+        state = partner.state_id.name
+        if state and (key := _place_key(state)) and key in _place_key(partner.city or ''):
+            state = False  # the city already names the province ("TP. Hồ Chí Minh" and "TP Hồ Chí Minh")
+        parts = [partner.street, partner.street2, partner.city, state,
                  partner.country_id.name if partner.country_id.code not in (False, 'VN') else False]
         return ', '.join(p for p in parts if p)
 
@@ -383,11 +395,11 @@ class AccountMove(models.Model):
         before = invoice.totals.total_before_tax
         tax = sum((b.tax_amount or Decimal(0) for b in breakdown), Decimal(0))
         total = amounts.round_amount(before + tax, invoice.currency)
-        from vn_einvoice.words import amount_in_words
+        from vn_einvoice.words import total_in_words
 
         totals = invoice.totals.__class__(
             total_before_tax=before, total_tax=tax, total=total,
-            total_in_words=amount_in_words(total, invoice.currency), total_discount=invoice.totals.total_discount)
+            total_in_words=total_in_words(total, invoice.currency), total_discount=invoice.totals.total_discount)
         accounting_total = Decimal(float_repr(self.amount_total, self.currency_id.decimal_places)) * sign
         if total != accounting_total:
             raise UserError(_(
@@ -513,16 +525,51 @@ class AccountMove(models.Model):
             'l10n_vn_einvoice_qr': invoice.qr_payload,
         }, signed, filename, signed_by=report.seller.subject)
 
+    def init(self):
+        super().init()
+        # An e-invoice number is used once in its series and year, whatever issued it (local signing, a
+        # provider's answer): the database refuses a second use even if a check is bypassed.
+        self.env.cr.execute("""
+            CREATE UNIQUE INDEX IF NOT EXISTS account_move_l10n_vn_einvoice_number_uniq
+                ON account_move (l10n_vn_einvoice_series_id, l10n_vn_einvoice_number, (date_part('year', invoice_date)))
+             WHERE l10n_vn_einvoice_number > 0
+        """)
+
+    def _l10n_vn_einvoice_number_taken(self, number):
+        """The other invoice that already holds ``number`` in this invoice's series and year, if any."""
+        self.ensure_one()
+        year = self.invoice_date.year
+        return self.sudo().with_context(active_test=False).search([
+            ('id', '!=', self.id), ('l10n_vn_einvoice_series_id', '=', self.l10n_vn_einvoice_series_id.id),
+            ('l10n_vn_einvoice_number', '=', number),
+            ('invoice_date', '>=', f'{year}-01-01'), ('invoice_date', '<=', f'{year}-12-31'),
+        ], limit=1)
+
     def _l10n_vn_einvoice_mark_issued(self, vals, xml, filename, signed_by=None):
         """Record an issued e-invoice (number, codes, XML) and move it and the invoices it corrects on."""
+        number = vals.get('l10n_vn_einvoice_number')
+        if number and (taken := self._l10n_vn_einvoice_number_taken(number)):
+            raise UserError(_(
+                'Number %(number)s of series %(series)s is already used in %(year)s by invoice %(other)s: it cannot '
+                'be given to a second invoice. If the provider gave it, ask the provider to check its numbering; '
+                'this invoice stays not issued.', number=number, series=self.l10n_vn_einvoice_series_id.name,
+                year=self.invoice_date.year, other=taken.name))
         state, sign_status = lifecycle.transition(self.l10n_vn_einvoice_state, lifecycle.Event.ISSUE,
                                                   self.l10n_vn_einvoice_sign_status or 'NOSIGN')
-        self.with_context(l10n_vn_einvoice_internal=True).write({
-            **vals,
-            'l10n_vn_einvoice_state': state.value,
-            'l10n_vn_einvoice_sign_status': sign_status.value,
-            'l10n_vn_einvoice_error': False,
-        })
+        try:
+            with self.env.cr.savepoint():
+                self.with_context(l10n_vn_einvoice_internal=True).write({
+                    **vals,
+                    'l10n_vn_einvoice_state': state.value,
+                    'l10n_vn_einvoice_sign_status': sign_status.value,
+                    'l10n_vn_einvoice_error': False,
+                })
+                self.flush_recordset(['l10n_vn_einvoice_number'])
+        except psycopg2.errors.UniqueViolation:
+            # another transaction stored the same number meanwhile (the check above cannot see it)
+            raise UserError(_('Number %(number)s of series %(series)s was just used by another invoice: this invoice '
+                              'stays not issued.', number=number,
+                              series=self.l10n_vn_einvoice_series_id.name)) from None
         attachment = self.env['ir.attachment']
         if xml:
             attachment = attachment.sudo().create({

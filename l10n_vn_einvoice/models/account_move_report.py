@@ -66,6 +66,7 @@ LABELS = {
     'total_discount': ('Tổng tiền chiết khấu thương mại', 'Total trade discount'),
     'total_payment': ('Tổng tiền thanh toán', 'Total payment'),
     'in_words': ('Số tiền viết bằng chữ', 'Amount in words'),
+    'in_words_decrease': ('Số tiền điều chỉnh giảm viết bằng chữ', 'Decrease, in words'),
     'equivalent': ('Quy đổi', 'Equivalent'),
     'buyer_sign': ('Người mua hàng', 'Buyer'),
     'seller_sign': ('Người bán hàng', 'Seller'),
@@ -493,8 +494,6 @@ class AccountMove(models.Model):
         if bilingual and totals is not None and currency_rec:
             try:
                 words_en = currency_rec.with_context(lang='en_US').amount_to_text(abs(float(totals.total)))
-                if totals.total < 0:
-                    words_en = f'Minus {words_en}'
             except Exception:  # noqa: BLE001 - num2words missing or unknown currency: Vietnamese only
                 words_en = ''
         equivalent = ''
@@ -555,6 +554,7 @@ class AccountMove(models.Model):
             'total_discount': money(totals.total_discount) if totals and totals.total_discount else '',
             'fees': [{'name': fee.name, 'amount': money(fee.amount)} for fee in (totals.fees if totals else ())],
             'words': totals.total_in_words if totals else '',
+            'words_label': 'in_words_decrease' if totals and totals.total < 0 else 'in_words',
             'words_en': words_en,
             'payment_method': invoice.payment_method,
             'related': related,

@@ -1,6 +1,7 @@
 from datetime import date
 
 from odoo import Command
+from odoo.tests import Form
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 from vn_einvoice.xml import parse_xml
@@ -89,6 +90,46 @@ class EinvoiceCommon(AccountTestInvoicingCommon):
         if post:
             move.action_post()
         return move
+
+    # ------------------------------------------------------------------
+    # Wizards as the web client drives them: opened by the button's action, filled and saved through
+    # their real form view (readonly fields are not sent unless force_save), then the button called.
+    # ------------------------------------------------------------------
+
+    WIZARD_ACTIONS = {
+        'l10n_vn_einvoice.adjustment.wizard': 'action_l10n_vn_einvoice_adjust',
+        'l10n_vn_einvoice.replacement.wizard': 'action_l10n_vn_einvoice_replace',
+        'l10n_vn_einvoice.correction.wizard': 'action_l10n_vn_einvoice_correct',
+    }
+
+    def wizard_form(self, action):
+        """The form of the wizard a button's ``action`` opens, with the action's context."""
+        return Form(self.env[action['res_model']].with_context(**action.get('context', {})))
+
+    @staticmethod
+    def fill(form, vals):
+        for name, value in vals.items():
+            setattr(form, name, value)
+        return form
+
+    def fill_lines(self, form, line_changes, field='line_ids'):
+        """``line_changes`` {index: {field: value}} typed into the editable list ``field``."""
+        for index, change in (line_changes or {}).items():
+            with getattr(form, field).edit(index) as line:
+                self.fill(line, change)
+        return form
+
+    def wizard(self, model, moves, lines=None, action=None, **vals):
+        """The wizard ``model`` opened on ``moves`` by its button (or ``action``), filled with ``vals`` and
+        ``lines``, saved as the web client saves it."""
+        action = action or getattr(moves, self.WIZARD_ACTIONS[model])()
+        self.assertEqual(action['res_model'], model)
+        form = self.wizard_form(action)
+        if 'reason' in form._view['fields'] and model != 'l10n_vn_einvoice.correction.wizard':
+            vals = {'reason': 'Hai bên thống nhất điều chỉnh', **vals}
+        self.fill(form, vals)
+        self.fill_lines(form, lines)
+        return form.save()
 
     def issue(self, moves):
         return moves.action_l10n_vn_einvoice_issue()

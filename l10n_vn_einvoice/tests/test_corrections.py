@@ -6,7 +6,6 @@ from unittest import skipUnless
 
 from lxml import etree
 
-from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import Form, HttpCase, tagged
 
@@ -42,15 +41,9 @@ class CorrectionCommon(EinvoiceCommon):
         self.assertEqual(move.l10n_vn_einvoice_state, 'USING', move.l10n_vn_einvoice_error)
         return move
 
-    def wizard(self, model, moves, **vals):
-        return self.env[model].with_context(active_model='account.move', active_ids=moves.ids).create(
-            {'reason': 'Hai bên thống nhất điều chỉnh', **vals})
-
     def adjust(self, moves, line_changes=None, issue=True, **vals):
         """Adjustment wizard: ``line_changes`` {index: {what, direction, delta_…}} on the prefilled lines."""
-        wizard = self.wizard('l10n_vn_einvoice.adjustment.wizard', moves, **vals)
-        for index, change in (line_changes or {}).items():
-            wizard.line_ids.sorted('id')[index].write(change)
+        wizard = self.wizard('l10n_vn_einvoice.adjustment.wizard', moves, lines=line_changes, **vals)
         action = wizard.action_create_and_issue() if issue else wizard.action_create()
         return self.env['account.move'].browse(action['res_id']), wizard
 
@@ -97,7 +90,7 @@ class TestCorrections(CorrectionCommon):
         self.assertTrue(goods.name.startswith('Điều chỉnh giảm đơn giá:'))
         self.assertEqual((doc.totals.total_before_tax, doc.totals.total_tax, doc.totals.total),
                          (Decimal(-200_000), Decimal(-20_000), Decimal(-220_000)))
-        self.assertEqual(doc.totals.total_in_words, 'Âm hai trăm hai mươi nghìn đồng chẵn')
+        self.assertEqual(doc.totals.total_in_words, 'Hai trăm hai mươi nghìn đồng chẵn')
         # the agreement
         agreement = adj.l10n_vn_einvoice_agreement_id
         self.assertEqual(agreement.kind, 'adjust')
@@ -134,11 +127,12 @@ class TestCorrections(CorrectionCommon):
         self.assertEqual(origin.l10n_vn_einvoice_adjustment_ids, first | second)
         self.assertEqual(origin.l10n_vn_einvoice_adjustment_count, 2)
         action = origin.action_l10n_vn_einvoice_view_adjustments()
-        self.assertEqual(action['domain'], [('id', 'in', (first | second).ids)])
+        self.assertEqual(action['domain'][0][:2], ('id', 'in'))
+        self.assertEqual(sorted(action['domain'][0][2]), sorted((first | second).ids))
 
     def test_vat_rate_adjustment(self):
         origin = self.issued([(1, 10_000_000, self.tax_10)])
-        adj, wizard = self.adjust(origin, {0: {'what': 'tax', 'new_tax_ids': [Command.set(self.tax_8.ids)]}})
+        adj, wizard = self.adjust(origin, {0: {'what': 'tax', 'new_tax_ids': self.tax_8}})
         self.assertEqual(wizard.amount_total, -200_000)
         self.assertEqual(adj.move_type, 'out_refund')
         doc = self.document_of(adj)
@@ -150,16 +144,19 @@ class TestCorrections(CorrectionCommon):
         self.assertEqual(breakdown, {'10%': (Decimal(-10_000_000), Decimal(-1_000_000)),
                                      '8%': (Decimal(10_000_000), Decimal(800_000))})
         self.assertEqual(doc.totals.total, Decimal(-200_000))
-        self.assertEqual(doc.totals.total_in_words, 'Âm hai trăm nghìn đồng chẵn')
+        self.assertEqual(doc.totals.total_in_words, 'Hai trăm nghìn đồng chẵn')
         self.assertIn('thuế 10%', adj.l10n_vn_einvoice_agreement_id.wrong_content.replace('Thuế GTGT ', ''))
 
     def test_information_adjustment(self):
         origin = self.issued()
-        wizard = self.wizard('l10n_vn_einvoice.adjustment.wizard', origin, kind='info')
-        self.assertEqual(wizard.old_buyer_name, 'Công ty Cổ phần Khách hàng')
-        self.assertEqual(wizard.old_buyer_vat, BUYER_MST)
-        wizard.write({'buyer_name': 'Công ty Cổ phần Khách hàng Mới', 'buyer_address': '2 Tràng Tiền, Hà Nội'})
-        self.assertIn('19.2.a', wizard.legal_hint)
+        form = self.wizard_form(origin.action_l10n_vn_einvoice_adjust())
+        self.fill(form, {'reason': 'Sai tên, địa chỉ', 'kind': 'info'})
+        self.assertEqual(form.old_buyer_name, 'Công ty Cổ phần Khách hàng')
+        self.assertEqual(form.old_buyer_vat, BUYER_MST)
+        self.fill(form, {'buyer_name': 'Công ty Cổ phần Khách hàng Mới', 'buyer_address': '2 Tràng Tiền, Hà Nội'})
+        self.assertIn('19.2.a', form.legal_hint)
+        wizard = form.save()
+        self.assertEqual(wizard.old_buyer_name, 'Công ty Cổ phần Khách hàng', 'the issued data is saved too')
         adj = self.env['account.move'].browse(wizard.action_create_and_issue()['res_id'])
         self.assertEqual(adj.l10n_vn_einvoice_state, 'USING', adj.l10n_vn_einvoice_error)
         self.assertEqual(adj.amount_total, 0)
@@ -240,10 +237,10 @@ class TestCorrections(CorrectionCommon):
             origin.button_draft()
         with self.assertRaisesRegex(UserError, 'adjustment or replacement'):
             origin.button_cancel()
-        wizard = self.env['l10n_vn_einvoice.correction.wizard'].create({'move_id': origin.id, 'error_kind': 'void'})
+        wizard = self.wizard('l10n_vn_einvoice.correction.wizard', origin, error_kind='void')
         self.assertFalse(wizard.can_cancel or wizard.can_adjust or wizard.can_replace)
         self.assertIn('was replaced: correct the replacement invoice', wizard.advice)
-        wizard = self.env['l10n_vn_einvoice.correction.wizard'].create({'move_id': new.id, 'error_kind': 'void'})
+        wizard = self.wizard('l10n_vn_einvoice.correction.wizard', new, error_kind='void')
         self.assertFalse(wizard.can_cancel)
         self.assertTrue(wizard.can_adjust)
         self.assertIn('a replacement invoice is never cancelled', wizard.advice)
@@ -276,13 +273,20 @@ class TestCorrections(CorrectionCommon):
         first = self.issued([(2, 1_000_000, self.tax_10)])
         second = self.issued([(3, 1_000_000, self.tax_10)])
         moves = first | second
-        wizard = self.wizard('l10n_vn_einvoice.adjustment.wizard', moves, list_number=False)
-        self.assertTrue(wizard.several)
-        self.assertEqual(len(wizard.line_ids), 2)
-        wizard.line_ids.write({'what': 'quantity', 'direction': 'decrease', 'delta_quantity': 1})
+        change = {'what': 'quantity', 'direction': 'decrease', 'delta_quantity': 1}
+        form = self.wizard_form(moves.action_l10n_vn_einvoice_adjust())
+        self.fill(form, {'reason': 'Hai bên thống nhất điều chỉnh', 'list_number': False})
+        self.fill_lines(form, {0: change, 1: change})
+        self.assertTrue(form.several)
+        self.assertEqual(len(form.line_ids), 2)
+        with self.assertRaisesRegex(AssertionError, 'list_number is a required field'):
+            form.save()  # the view requires the list when the invoices are several
+        self.fill(form, {'list_number': 'BK-01', 'list_date': date.today()})
+        wizard = form.save()
+        wizard.list_number = False  # RPC without the view: refused by the wizard itself
         with self.assertRaisesRegex(UserError, '01/BK-ĐCTT'):
             wizard.action_create_and_issue()
-        wizard.write({'list_number': 'BK-01', 'list_date': date.today()})
+        wizard.list_number = 'BK-01'
         adj = self.env['account.move'].browse(wizard.action_create_and_issue()['res_id'])
         self.assertEqual(adj.l10n_vn_einvoice_state, 'USING', adj.l10n_vn_einvoice_error)
         self.assertEqual(set(moves.mapped('l10n_vn_einvoice_state')), {'ADJUSTED'})
@@ -327,7 +331,7 @@ class TestCorrections(CorrectionCommon):
     def test_delete_prepared_einvoice(self):
         move = self.make_invoice()
         self.assertEqual(move.l10n_vn_einvoice_state, 'CREATED')
-        wizard = self.env['l10n_vn_einvoice.correction.wizard'].create({'move_id': move.id})
+        wizard = self.wizard('l10n_vn_einvoice.correction.wizard', move)
         self.assertTrue(wizard.can_delete)
         self.assertFalse(wizard.can_cancel or wizard.can_adjust or wizard.can_replace)
         self.assertIn('never issued', wizard.advice)
@@ -344,14 +348,14 @@ class TestCorrections(CorrectionCommon):
         self.assertEqual((move.l10n_vn_einvoice_state, move.l10n_vn_einvoice_number), ('USING', 1))
         # or cancelled
         other = self.make_invoice()
-        wizard = self.env['l10n_vn_einvoice.correction.wizard'].create({'move_id': other.id, 'after_delete': 'cancel'})
+        wizard = self.wizard('l10n_vn_einvoice.correction.wizard', other, after_delete='cancel')
         wizard.action_delete()
         self.assertEqual((other.state, other.l10n_vn_einvoice_state), ('cancel', 'DELETE'))
 
     def test_cancel_coded_invoice_not_sent(self):
         move = self.issued()
         self.assertTrue(self.series.is_coded)
-        wizard = self.env['l10n_vn_einvoice.correction.wizard'].create({'move_id': move.id, 'error_kind': 'void'})
+        wizard = self.wizard('l10n_vn_einvoice.correction.wizard', move, error_kind='void')
         self.assertTrue(wizard.can_cancel and wizard.can_adjust)
         self.assertFalse(wizard.can_replace)
         self.assertIn('Art. 19.1', wizard.advice)
@@ -376,13 +380,13 @@ class TestCorrections(CorrectionCommon):
         self.assertEqual(move.l10n_vn_einvoice_state, 'CANCEL')
         self.assertEqual(move.payment_state, 'reversed')
         self.assertTrue(move.l10n_vn_einvoice_reversal_id.l10n_vn_einvoice_accounting_only)
-        wizard = self.env['l10n_vn_einvoice.correction.wizard'].create({'move_id': move.id})
+        wizard = self.wizard('l10n_vn_einvoice.correction.wizard', move)
         self.assertFalse(wizard.can_cancel or wizard.can_adjust or wizard.can_replace or wizard.can_explain)
 
     def test_cancel_refused_when_sent_or_not_coded(self):
         move = self.issued()
         move.is_move_sent = True
-        wizard = self.env['l10n_vn_einvoice.correction.wizard'].create({'move_id': move.id, 'error_kind': 'void'})
+        wizard = self.wizard('l10n_vn_einvoice.correction.wizard', move, error_kind='void')
         self.assertFalse(wizard.can_cancel)
         self.assertTrue(wizard.can_adjust)
         self.assertIn('sent to the buyer', wizard.advice)
@@ -390,8 +394,7 @@ class TestCorrections(CorrectionCommon):
         # adjust to zero: every line decreased
         action = wizard.action_adjust()
         self.assertTrue(action['context']['default_decrease_all'])
-        adj_wizard = self.env['l10n_vn_einvoice.adjustment.wizard'].with_context(action['context']).create(
-            {'reason': 'Hủy giao dịch'})
+        adj_wizard = self.wizard('l10n_vn_einvoice.adjustment.wizard', move, action=action, reason='Hủy giao dịch')
         adj = self.env['account.move'].browse(adj_wizard.action_create_and_issue()['res_id'])
         self.assertEqual(self.document_of(adj).totals.total, -Decimal(str(move.amount_total)))
         self.assertEqual(move.l10n_vn_einvoice_state, 'ADJUSTED')
@@ -404,15 +407,34 @@ class TestCorrections(CorrectionCommon):
         k_move.action_post()
         self.issue(k_move)
         self.assertEqual(k_move.l10n_vn_einvoice_state, 'USING', k_move.l10n_vn_einvoice_error)
-        wizard = self.env['l10n_vn_einvoice.correction.wizard'].create({'move_id': k_move.id})
+        wizard = self.wizard('l10n_vn_einvoice.correction.wizard', k_move)
         self.assertFalse(wizard.can_cancel)
         self.assertIn('no tax authority code', wizard.advice)
         self.assertIn('symbol K', k_move._l10n_vn_einvoice_cancel_problems()[0])
 
+    def test_sent_to_buyer_as_ticked_is_kept(self):
+        """The user says the buyer got the invoice (by hand, on paper): the cancel route closes and stays closed
+        once the wizard is saved, whatever Odoo's own "sent" flag says."""
+        move = self.issued()
+        self.assertFalse(move.is_move_sent)
+        form = self.wizard_form(move.action_l10n_vn_einvoice_correct())
+        form.error_kind = 'void'
+        self.assertTrue(form.can_cancel)
+        form.sent_to_buyer = True
+        self.assertFalse(form.can_cancel)
+        wizard = form.save()
+        wizard.invalidate_recordset()
+        self.assertTrue(wizard.coded)  # non-stored facts computed again
+        self.assertTrue(wizard.sent_to_buyer)
+        self.assertFalse(wizard.can_cancel)
+        self.assertTrue(wizard.can_adjust)
+        with self.assertRaisesRegex(UserError, 'does not allow'):
+            wizard.action_cancel()
+
     def test_explain_wrong_buyer_address(self):
         move = self.issued()
-        wizard = self.env['l10n_vn_einvoice.correction.wizard'].create(
-            {'move_id': move.id, 'error_kind': 'buyer_name_address', 'reason': 'Sai địa chỉ người mua'})
+        wizard = self.wizard('l10n_vn_einvoice.correction.wizard', move, error_kind='buyer_name_address',
+                             reason='Sai địa chỉ người mua')
         self.assertTrue(wizard.can_explain and wizard.can_adjust)
         self.assertIn('Art. 19.2.a', wizard.advice)
         self.assertEqual(wizard.action_adjust()['context']['default_kind'], 'info')
@@ -428,7 +450,7 @@ class TestCorrections(CorrectionCommon):
         move = self.issued([(2, 1_500_000, self.tax_10)])
         action = move.action_reverse()
         self.assertEqual(action['res_model'], 'l10n_vn_einvoice.adjustment.wizard')
-        wizard = self.env[action['res_model']].with_context(action['context']).create({'reason': 'Trả lại hàng'})
+        wizard = self.wizard('l10n_vn_einvoice.adjustment.wizard', move, action=action, reason='Trả lại hàng')
         self.assertEqual(wizard.line_ids.mapped('what'), ['quantity'])
         self.assertEqual(wizard.line_ids.delta_quantity, 2)
         self.assertEqual(wizard.amount_total, -3_300_000)
@@ -437,8 +459,8 @@ class TestCorrections(CorrectionCommon):
 
     def test_reversal_wizard_obeys_the_life_cycle(self):
         move = self.issued()
-        reversal = self.env['account.move.reversal'].with_context(
-            active_model='account.move', active_ids=move.ids).create({'journal_id': move.journal_id.id})
+        reversal = Form(self.env['account.move.reversal'].with_context(
+            active_model='account.move', active_ids=move.ids)).save()
         with self.assertRaisesRegex(UserError, 'Replace'):
             reversal.modify_moves()
         refund = self.env['account.move'].browse(reversal.refund_moves()['res_id'])
@@ -455,8 +477,8 @@ class TestCorrections(CorrectionCommon):
             self.wizard('l10n_vn_einvoice.replacement.wizard', other).action_create()['res_id'])
         replacement.action_post()
         self.issue(replacement)
-        reversal = self.env['account.move.reversal'].with_context(
-            active_model='account.move', active_ids=other.ids).create({'journal_id': other.journal_id.id})
+        reversal = Form(self.env['account.move.reversal'].with_context(
+            active_model='account.move', active_ids=other.ids)).save()
         with self.assertRaisesRegex(UserError, "'Replaced' cannot be adjusted"):
             reversal.refund_moves()
 

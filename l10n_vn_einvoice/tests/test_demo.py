@@ -1,7 +1,11 @@
-from odoo import Command
-from odoo.tests import TransactionCase, tagged
+import base64
 
+from odoo import Command
+from odoo.tests import Form, TransactionCase, tagged
+
+from vn_einvoice.notice import verify_notice
 from vn_einvoice.signing import verify_invoice
+from vn_einvoice.xml import parse_xml
 
 
 @tagged('post_install', '-at_install')
@@ -24,3 +28,14 @@ class TestDemo(TransactionCase):
         move.action_l10n_vn_einvoice_issue()
         self.assertEqual(move.l10n_vn_einvoice_state, 'USING', move.l10n_vn_einvoice_error)
         self.assertTrue(verify_invoice(move.l10n_vn_einvoice_xml_id.raw).valid)
+        self.assertEqual(parse_xml(move.l10n_vn_einvoice_xml_id.raw).seller.address,
+                         '12 Nguyễn Huệ, Phường Sài Gòn, TP Hồ Chí Minh')
+        # the 04/SS notice of the README: its tax office comes from the company, it is signed as is
+        action = move.action_l10n_vn_einvoice_new_notice()
+        notice = env[action['res_model']].browse(action['res_id'])
+        self.assertEqual((notice.tax_office_code, notice.tax_office_name), ('79100', 'Thuế Thành phố Hồ Chí Minh'))
+        with Form(notice) as form, form.line_ids.edit(0) as line:
+            line.reason = 'Sai địa chỉ người mua, mã số thuế đúng'
+        notice.action_sign()
+        self.assertEqual(notice.state, 'signed')
+        self.assertTrue(verify_notice(base64.b64decode(notice.xml)).valid)

@@ -1,8 +1,12 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+import psycopg2
+
+from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from vn_einvoice.signing import verify_invoice
 
@@ -125,6 +129,50 @@ class TestIssue(EinvoiceCommon):
             self.issue(move)
         self.assertEqual(self.series.next_number, 2)
 
+    def test_issued_lines_are_frozen(self):
+        """What the signed XML shows cannot change under it: not by a line write, not through the invoice."""
+        move = self.make_invoice([(2, 1_500_000, self.tax_10)])
+        self.issue(move)
+        line = move.invoice_line_ids
+        for vals in ({'price_unit': 1_400_000}, {'quantity': 3}, {'name': 'Khác'}, {'discount': 10},
+                     {'tax_ids': [Command.set(self.tax_8.ids)]}, {'product_id': self.product_b.id}):
+            with self.subTest(vals=vals), self.assertRaisesRegex(UserError, 'its lines .* must stay what was signed'):
+                line.write(vals)
+        # through the invoice: Odoo itself refuses it on a posted invoice
+        posted = 'must stay what was signed|readonly fields on a posted move'
+        with self.assertRaisesRegex(UserError, posted):
+            move.write({'invoice_line_ids': [Command.update(line.id, {'price_unit': 1})]})
+        with self.assertRaisesRegex(UserError, posted):
+            move.write({'invoice_line_ids': [Command.create({'name': 'Thêm', 'quantity': 1, 'price_unit': 0})]})
+        with self.assertRaisesRegex(UserError, 'must stay what was signed'):
+            self.env['account.move.line'].create({'move_id': move.id, 'name': 'Thêm', 'quantity': 1,
+                                                  'price_unit': 0, 'account_id': line.account_id.id})
+        with self.assertRaisesRegex(UserError, 'must stay what was signed'):
+            line.sudo().write({'price_unit': 1})
+        with self.assertRaisesRegex(UserError, f'must stay what was signed|{posted}|posted entry|tax report'):
+            move.line_ids.filtered(lambda l: l.display_type == 'tax').unlink()
+        with self.assertRaisesRegex(UserError, f'must stay what was signed|{posted}|posted entry'):
+            line.unlink()
+        self.assertEqual((line.quantity, line.price_unit, line.name), (2, 1_500_000, self.product_a.display_name))
+        self.assertEqual(self.document_of(move).totals.total, Decimal(str(move.amount_total)))
+        # what is not on the e-invoice stays editable; an unchanged value is no change
+        line.write({'price_unit': 1_500_000, 'analytic_distribution': False})
+        # a prepared (not yet issued) e-invoice is still an ordinary invoice
+        draft = self.make_invoice()
+        draft.button_draft()
+        draft.invoice_line_ids.price_unit = 10
+        self.assertEqual(draft.amount_untaxed, 10)
+
+    def test_number_unique_in_series_and_year_in_the_database(self):
+        first, second = self.make_invoice(), self.make_invoice()
+        self.issue(first | second)
+        self.assertEqual((first.l10n_vn_einvoice_number, second.l10n_vn_einvoice_number), (1, 2))
+        with mute_logger('odoo.sql_db'), self.assertRaises(psycopg2.errors.UniqueViolation), self.env.cr.savepoint():
+            self.env.cr.execute('UPDATE account_move SET l10n_vn_einvoice_number = 1 WHERE id = %s', [second.id])
+        # the code refuses it in words before the database does
+        with self.assertRaisesRegex(UserError, 'Number 1 of series .* is already used'):
+            second._l10n_vn_einvoice_mark_issued({'l10n_vn_einvoice_number': 1}, None, None)
+
     def test_series_locked_once_used(self):
         self.issue(self.make_invoice())
         with self.assertRaisesRegex(UserError, 'can no longer be changed'):
@@ -151,7 +199,7 @@ class TestIssue(EinvoiceCommon):
         self.assertEqual(doc.related.relation.name, 'ADJUSTMENT')
         self.assertEqual(doc.related.number, '1')
         self.assertEqual(doc.totals.total, Decimal(-1_650_000))
-        self.assertTrue(doc.totals.total_in_words.startswith('Âm một triệu sáu trăm năm mươi nghìn'))
+        self.assertTrue(doc.totals.total_in_words.startswith('Một triệu sáu trăm năm mươi nghìn'))
 
     def test_foreign_currency_has_exchange_rate(self):
         usd = self.setup_other_currency('USD', rates=[('2000-01-01', 1 / 25_000)])

@@ -5,7 +5,7 @@ from lxml import etree
 
 from odoo import Command
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import Form, HttpCase, tagged
 
 from vn_einvoice.notice import NoticeNature, parse_notice_xml, verify_notice
 
@@ -17,9 +17,11 @@ from .test_corrections import HAS_PDF_TOOLS, CorrectionCommon, pdf_text
 class TestNoticeOdoo(CorrectionCommon):
 
     def _notice(self, moves, nature='4', reason='Sai địa chỉ người mua, mã số thuế đúng'):
+        """The list/form action, then the notice's lines typed into its form view."""
         action = moves.action_l10n_vn_einvoice_new_notice()
-        notice = self.env['l10n_vn_einvoice.notice'].browse(action['res_id'])
-        notice.line_ids.write({'nature': nature, 'reason': reason})
+        notice = self.env[action['res_model']].browse(action['res_id'])
+        with Form(notice) as form:
+            self.fill_lines(form, {i: {'nature': nature, 'reason': reason} for i in range(len(moves))})
         return notice
 
     def test_notice_signed_verified_and_its_states(self):
@@ -63,11 +65,12 @@ class TestNoticeOdoo(CorrectionCommon):
         notice = self._notice(self.issued())
         notice.action_sign()
         notice.action_mark_sent()
-        self.env['l10n_vn_einvoice.notice.reject'].create({'notice_id': notice.id, 'reason': 'Sai mã CQT'}).action_confirm()
+        self.fill(self.wizard_form(notice.action_reject()), {'reason': 'Sai mã CQT'}).save().action_confirm()
         self.assertEqual((notice.state, notice.rejection_reason), ('rejected', 'Sai mã CQT'))
         notice.action_reset_to_draft()
         self.assertFalse(notice.xml)
-        notice.tax_office_code = '79101'
+        with Form(notice) as form:
+            form.tax_office_code = '79101'
         notice.action_sign()
         self.assertEqual(parse_notice_xml(base64.b64decode(notice.xml)).tax_office_code, '79101')
 

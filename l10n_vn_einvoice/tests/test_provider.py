@@ -1,5 +1,6 @@
 """Issuing through a provider, over real HTTP against the SInvoice sandbox started in this process."""
 
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from unittest.mock import patch
 
@@ -65,9 +66,16 @@ class TestProvider(EinvoiceCommon):
     def stat(self, op):
         return self.sandbox.stats.get(op, 0)
 
-    def wizard(self, model, moves, **vals):
-        return self.env[model].with_context(active_model='account.move', active_ids=moves.ids).create(
-            {'reason': 'Hai bên thống nhất điều chỉnh', 'agreement_name': 'BB-01/2026', **vals})
+    @contextmanager
+    def assert_connection_lost(self, operation):
+        """The connection dropped on purpose by the sandbox is logged as a warning, without secrets."""
+        with self.assertLogs('vn_einvoice.providers.http', 'WARNING') as logs:
+            yield
+        self.assertTrue(any(f'{operation}/{SELLER_MST} -> ConnectionError' in line for line in logs.output), logs.output)
+        self.assertFalse([line for line in logs.output if 'demo' in line], 'no password in the log')
+
+    def wizard(self, model, moves, lines=None, action=None, **vals):
+        return super().wizard(model, moves, lines=lines, action=action, **{'agreement_name': 'BB-01/2026', **vals})
 
     # account -----------------------------------------------------------
 
@@ -202,7 +210,8 @@ class TestProvider(EinvoiceCommon):
         # the invoice is issued but the answer is lost, and the look-ups fail too
         self.sandbox.faults.add(kind='commit_drop', op='createInvoice', times=1)
         self.sandbox.faults.add(kind='error500', op='searchInvoiceByTransactionUuid')
-        self.issue(move)
+        with self.assert_connection_lost('createInvoice'):
+            self.issue(move)
         self.assertEqual(move.l10n_vn_einvoice_state, 'CREATED')
         self.assertTrue(move.l10n_vn_einvoice_provider_maybe_sent)
         self.assertIn('unknown whether the invoice reached', move.l10n_vn_einvoice_error)
@@ -239,7 +248,8 @@ class TestProvider(EinvoiceCommon):
         move = self.make_invoice()
         self.sandbox.faults.add(kind='drop', op='createInvoice', times=1)  # lost before processing
         self.sandbox.faults.add(kind='error500', op='searchInvoiceByTransactionUuid', times=20)
-        self.issue(move)
+        with self.assert_connection_lost('createInvoice'):
+            self.issue(move)
         self.assertTrue(move.l10n_vn_einvoice_provider_maybe_sent)
         self.sandbox.faults.clear()
         move.action_l10n_vn_einvoice_provider_lookup()
@@ -254,7 +264,8 @@ class TestProvider(EinvoiceCommon):
         move = self.make_invoice()
         self.sandbox.faults.add(kind='commit_drop', op='createInvoice', times=1)
         self.sandbox.faults.add(kind='error500', op='searchInvoiceByTransactionUuid', times=20)
-        self.issue(move)
+        with self.assert_connection_lost('createInvoice'):
+            self.issue(move)
         self.sandbox.faults.clear()
         move.action_l10n_vn_einvoice_provider_lookup()
         self.assertEqual(move.l10n_vn_einvoice_state, 'USING', move.l10n_vn_einvoice_error)
@@ -324,7 +335,8 @@ class TestProvider(EinvoiceCommon):
                                          transaction_uuid=m.l10n_vn_einvoice_transaction_uuid) for m in sent_before}
         # and the batch request drops after committing its first invoice
         self.sandbox.faults.add(kind='commit_drop', op='createBatchInvoice', commit_items=1, times=1)
-        self.env['account.move']._cron_l10n_vn_einvoice_provider_issue()
+        with self.assert_connection_lost('createBatchInvoice'):
+            self.env['account.move']._cron_l10n_vn_einvoice_provider_issue()
         self.assertEqual(set(moves.mapped('l10n_vn_einvoice_state')), {'USING'}, moves.mapped('l10n_vn_einvoice_error'))
         for move in moves:
             self.record(move)
@@ -333,12 +345,31 @@ class TestProvider(EinvoiceCommon):
             self.assertEqual(self.received(move), 1, 'found by its key, not sent again')
         self.assertEqual(len(set(moves.mapped('l10n_vn_einvoice_number'))), 6)
 
+    def test_number_already_used_by_the_provider_is_refused(self):
+        """A provider that gives a number twice (its counter restored from a backup, say): the second invoice is
+        not recorded with it; it stays prepared with the reason, and is not sent again by a retry."""
+        first = self.issued()
+        for series in self.sandbox.series.values():
+            series['next'] -= 1
+        second = self.make_invoice()
+        self.issue(second)
+        self.assertEqual(second.l10n_vn_einvoice_state, 'CREATED')
+        self.assertFalse(second.l10n_vn_einvoice_number)
+        self.assertIn(f'Number {first.l10n_vn_einvoice_number} of series {self.p_series.name} is already used in '
+                      f'{self.year} by invoice {first.name}', second.l10n_vn_einvoice_error)
+        self.assertEqual(self.env['account.move'].search_count([
+            ('l10n_vn_einvoice_series_id', '=', self.p_series.id),
+            ('l10n_vn_einvoice_number', '=', first.l10n_vn_einvoice_number)]), 1)
+        self.issue(second)  # retried: found at the provider by its key, refused again, never sent twice
+        self.assertEqual(second.l10n_vn_einvoice_state, 'CREATED')
+        self.assertEqual(len(self.records(second)), 1)
+
     # corrections -------------------------------------------------------
 
     def test_adjustment_goes_through_provider_adjust(self):
         origin = self.issued()
-        wizard = self.wizard('l10n_vn_einvoice.adjustment.wizard', origin)
-        wizard.line_ids.sorted('id')[0].write({'what': 'price', 'direction': 'decrease', 'delta_price': 100_000})
+        wizard = self.wizard('l10n_vn_einvoice.adjustment.wizard', origin,
+                             lines={0: {'what': 'price', 'direction': 'decrease', 'delta_price': 100_000}})
         adj = self.env['account.move'].browse(wizard.action_create_and_issue()['res_id'])
         self.assertEqual(adj.l10n_vn_einvoice_state, 'USING', adj.l10n_vn_einvoice_error)
         self.assertEqual(origin.l10n_vn_einvoice_state, 'ADJUSTED')
@@ -352,8 +383,8 @@ class TestProvider(EinvoiceCommon):
 
     def test_information_adjustment(self):
         origin = self.issued()
-        wizard = self.wizard('l10n_vn_einvoice.adjustment.wizard', origin, kind='info')
-        wizard.write({'buyer_address': '2 Tràng Tiền, Hà Nội'})
+        wizard = self.wizard('l10n_vn_einvoice.adjustment.wizard', origin, kind='info',
+                             buyer_address='2 Tràng Tiền, Hà Nội')
         adj = self.env['account.move'].browse(wizard.action_create_and_issue()['res_id'])
         self.assertEqual(adj.l10n_vn_einvoice_state, 'USING', adj.l10n_vn_einvoice_error)
         general = self.record(adj)['body']['generalInvoiceInfo']

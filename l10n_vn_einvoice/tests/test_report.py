@@ -190,6 +190,10 @@ class TestReport(EinvoiceReportCommon, HttpCase):
         self.assertIn(expected, html)
         self.assertIn('Hóa đơn điều chỉnh', html)
         self.assertIn('-1.500.000', html)
+        # words of the decrease without "Âm", said to be a decrease by their label
+        words = self.document_of(refund).totals.total_in_words
+        self.assertFalse(words.startswith('Âm'), words)
+        self.assertIn(f'Số tiền điều chỉnh giảm viết bằng chữ: <strong class="vn-words">{words}</strong>', html)
 
     def test_authority_code_printed_when_present(self):
         move = self.issued()

@@ -4,7 +4,8 @@ import base64
 import re
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
+from odoo.tools import mute_logger
 
 from vn_einvoice.sandbox import testca
 from vn_einvoice.signing import verify_invoice
@@ -191,3 +192,30 @@ class TestAccess(EinvoiceCommon):
         for message in move.message_ids:
             self.assertNotIn(secret, message.body or '')
         self.assertNotIn(secret.encode(), self.xml_of(move))
+
+
+@tagged('post_install_l10n', 'post_install', '-at_install')
+class TestIssuedOverRpc(EinvoiceCommon, HttpCase):
+    """What the web client and external programs call (JSON-RPC through the real server) cannot change an
+    issued e-invoice's lines either."""
+
+    def test_line_write_over_json_rpc_is_refused(self):
+        move = self.make_invoice([(2, 1_500_000, self.tax_10)])
+        self.issue(move)
+        line = move.invoice_line_ids
+        new_test_user(
+            self.env, login='einv_rpc', company_id=self.company.id, company_ids=[self.company.id],
+            groups='base.group_user,account.group_account_manager,l10n_vn_einvoice.group_l10n_vn_einvoice_user')
+        self.authenticate('einv_rpc', 'einv_rpc')
+        context = {'allowed_company_ids': [self.company.id]}
+        for model, record, vals in (
+                ('account.move.line', line, {'price_unit': 1}),
+                ('account.move.line', line, {'name': 'Hàng khác'}),
+                ('account.move', move, {'invoice_line_ids': [[1, line.id, {'quantity': 5}]]})):
+            with self.subTest(model=model, vals=vals), self.assertRaises(JsonRpcException) as caught, \
+                    mute_logger('odoo.http'):  # the server logs the refusal it answers
+                self.make_jsonrpc_request(f'/web/dataset/call_kw/{model}/write', {
+                    'model': model, 'method': 'write', 'args': [record.ids, vals], 'kwargs': {'context': context}})
+            self.assertEqual(caught.exception.args[0], 'odoo.exceptions.UserError')
+        line.invalidate_recordset()
+        self.assertEqual((line.quantity, line.price_unit), (2, 1_500_000))

@@ -30,7 +30,7 @@ class L10nVnEinvoiceCorrectionWizard(models.TransientModel):
     coded = fields.Boolean(string='Coded by the tax authority', compute='_compute_facts')
     already_sent = fields.Boolean(compute='_compute_facts')
     error_kind = fields.Selection(ERROR_KINDS, string='What is wrong', required=True, default='substantive')
-    sent_to_buyer = fields.Boolean(string='Sent to the buyer', compute='_compute_facts', store=True, readonly=False,
+    sent_to_buyer = fields.Boolean(string='Sent to the buyer', compute='_compute_sent_to_buyer', store=True, readonly=False,
                                    help='The buyer received the invoice (by e-mail, portal, paper or otherwise).')
     can_delete = fields.Boolean(compute='_compute_routes')
     can_cancel = fields.Boolean(compute='_compute_routes')
@@ -56,7 +56,12 @@ class L10nVnEinvoiceCorrectionWizard(models.TransientModel):
             move = wizard.move_id
             wizard.coded = move.l10n_vn_einvoice_series_id.is_coded
             wizard.already_sent = move.is_move_sent
-            wizard.sent_to_buyer = move.is_move_sent
+
+    @api.depends('move_id')
+    def _compute_sent_to_buyer(self):
+        # its own compute: a compute shared with non-stored fields would overwrite what the user ticked
+        for wizard in self:
+            wizard.sent_to_buyer = wizard.move_id.is_move_sent
 
     def _routes(self):
         self.ensure_one()
