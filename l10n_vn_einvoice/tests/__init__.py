@@ -10,3 +10,4 @@ from . import test_concurrency
 from . import test_security
 from . import test_send
 from . import test_i18n
+from . import test_tour_corrections
