@@ -161,7 +161,7 @@ class TestIssue(EinvoiceCommon):
         draft = self.make_invoice()
         draft.button_draft()
         draft.invoice_line_ids.price_unit = 10
-        self.assertEqual(draft.amount_untaxed, 10)
+        self.assertEqual(draft.amount_untaxed, 2 * 10)
 
     def test_number_unique_in_series_and_year_in_the_database(self):
         first, second = self.make_invoice(), self.make_invoice()
