@@ -19,9 +19,19 @@ from werkzeug.exceptions import NotFound
 from odoo import http
 from odoo.http import content_disposition, request
 
+from vn_einvoice.xml import parse_xml
 from vn_einvoice.xmlutil import MAX_XML_BYTES
 
+from ..tools.einvoice_display import Summary, date_text, format_number, number_text, summary
+
 _logger = logging.getLogger(__name__)
+
+STATES = {
+    'USING': ('Đang sử dụng', 'Issued'),
+    'ADJUSTED': ('Đã bị điều chỉnh', 'Adjusted'),
+    'CHANGE': ('Đã bị thay thế', 'Replaced'),
+    'CANCEL': ('Đã hủy', 'Cancelled'),
+}
 
 # The whole request (multipart overhead included) may not exceed this: Odoo/werkzeug stop reading
 # and answer 413 before the form is parsed.
@@ -58,6 +68,7 @@ class EinvoicePublic(http.Controller):
             if move:
                 values.update(
                     summary=self._summary(move),
+                    einvoice_state=STATES.get(move.l10n_vn_einvoice_state, (move.l10n_vn_einvoice_state, '')),
                     pdf_url=self._download_url(move, 'pdf'),
                     xml_url=move.l10n_vn_einvoice_xml_id and self._download_url(move, 'xml'),
                 )
@@ -76,42 +87,18 @@ class EinvoicePublic(http.Controller):
 
     def _summary(self, move):
         """What a successful lookup shows: the invoice as signed, in a few lines."""
-        from vn_einvoice.xml import parse_xml
-
-        from ..models.account_move_report import format_number, number_text
-
         digits = move.currency_id.decimal_places
-        states = {
-            'USING': ('Đang sử dụng', 'Issued'),
-            'ADJUSTED': ('Đã bị điều chỉnh', 'Adjusted'),
-            'CHANGE': ('Đã bị thay thế', 'Replaced'),
-            'CANCEL': ('Đã hủy', 'Cancelled'),
-        }
-        summary = {'state': states.get(move.l10n_vn_einvoice_state, (move.l10n_vn_einvoice_state, ''))}
-        if not move.l10n_vn_einvoice_xml_id:  # issued by a provider that gave no XML: the record
-            return {
-                **summary,
-                'seller_name': move.company_id.name, 'seller_tax_code': move.company_id.vat or '',
-                'buyer_name': move.commercial_partner_id.name, 'template': move.l10n_vn_einvoice_template_id.code,
-                'symbol': move.l10n_vn_einvoice_series_id.symbol,
-                'number': number_text(move.l10n_vn_einvoice_number, move.l10n_vn_einvoice_template_id.code),
-                'date': move.invoice_date.strftime('%d/%m/%Y') if move.invoice_date else '',
-                'total': f'{format_number(Decimal(str(move.amount_total)), digits)} {move.currency_id.name}',
-                'related': '',
-            }
-        invoice = parse_xml(move._l10n_vn_einvoice_signed_xml())
-        return {
-            **summary,
-            'seller_name': invoice.seller.name,
-            'seller_tax_code': invoice.seller.tax_code,
-            'buyer_name': invoice.buyer.name,
-            'template': invoice.template,
-            'symbol': invoice.symbol,
-            'number': number_text(invoice.number, invoice.template),
-            'date': invoice.issue_date.strftime('%d/%m/%Y'),
-            'total': f'{format_number(invoice.totals.total, digits)} {invoice.currency}' if invoice.totals else '',
-            'related': invoice.related.reference_text() if invoice.related else '',
-        }
+        if move.l10n_vn_einvoice_xml_id:
+            return summary(parse_xml(move._l10n_vn_einvoice_signed_xml()), digits)
+        # issued by a provider that gave no XML: the record
+        template = move.l10n_vn_einvoice_template_id.code
+        return Summary(
+            template=template, symbol=move.l10n_vn_einvoice_series_id.symbol,
+            number=number_text(move.l10n_vn_einvoice_number, template), date=date_text(move.invoice_date),
+            seller_name=move.company_id.name, seller_tax_code=move.company_id.vat or '',
+            buyer_name=move.commercial_partner_id.name,
+            total=f'{format_number(Decimal(str(move.amount_total)), digits)} {move.currency_id.name}',
+        )
 
     @http.route('/einvoice/lookup/download/<int:move_id>/<string:kind>', type='http', auth='public',
                 methods=['GET'], sitemap=False)

@@ -14,8 +14,16 @@ from vn_einvoice import amounts, document as doc, lifecycle
 from vn_einvoice.codes import check_tax_code, tax_code_compact
 from vn_einvoice.errors import EInvoiceError
 from vn_einvoice.errors import ValidationError as LibValidationError
+from vn_einvoice.providers import ProviderError
 
 _logger = logging.getLogger(__name__)
+
+# How each issuing mode of a series issues one invoice: ``issuer(move, series, run)``, ending with
+# ``_l10n_vn_einvoice_mark_issued``. A new mode is a selection value and a line here.
+ISSUERS = {
+    'local': lambda move, series, run: move._l10n_vn_einvoice_issue_local(series),
+    'provider': lambda move, series, run: move._l10n_vn_einvoice_issue_provider(series, run),
+}
 
 STATES = [(s.value, label) for s, label in lifecycle.STATE_LABELS.items()]
 SIGN_STATUSES = [(s.value, label) for s, label in lifecycle.SIGN_LABELS.items()]
@@ -36,7 +44,11 @@ def _place_key(name):
 
 
 class AccountMove(models.Model):
-    _inherit = 'account.move'
+    """Vietnamese e-invoices on invoices. Every override of an Odoo method of ``account.move`` is here; the
+    features (corrections, providers) are mixins of fields and named helpers that override nothing."""
+
+    _name = 'account.move'
+    _inherit = ['account.move', 'l10n_vn_einvoice.move.correction', 'l10n_vn_einvoice.move.provider']
 
     l10n_vn_einvoice_applicable = fields.Boolean(compute='_compute_l10n_vn_einvoice_applicable')
     l10n_vn_einvoice_series_id = fields.Many2one(
@@ -71,12 +83,13 @@ class AccountMove(models.Model):
     # Computes
     # ------------------------------------------------------------------
 
-    @api.depends('move_type', 'company_id.l10n_vn_einvoice_mode')
+    @api.depends('move_type', 'company_id.l10n_vn_einvoice_mode', 'l10n_vn_einvoice_accounting_only')
     def _compute_l10n_vn_einvoice_applicable(self):
         for move in self:
             move.l10n_vn_einvoice_applicable = (
                 move.move_type in ('out_invoice', 'out_refund')
                 and move.company_id.l10n_vn_einvoice_mode != 'none'
+                and not move.l10n_vn_einvoice_accounting_only  # the reversal of a replaced invoice
             )
 
     @api.depends('company_id', 'journal_id', 'partner_id', 'invoice_date', 'move_type')
@@ -128,6 +141,7 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------
 
     def _post(self, soft=True):
+        deleted = self.filtered(lambda m: m.l10n_vn_einvoice_state == lifecycle.State.DELETE.value)
         posted = super()._post(soft=soft)
         to_prepare = posted.filtered(lambda m: m.l10n_vn_einvoice_applicable and not m.l10n_vn_einvoice_state)
         if to_prepare:
@@ -136,10 +150,13 @@ class AccountMove(models.Model):
                 'l10n_vn_einvoice_sign_status': lifecycle.SignStatus.NOSIGN.value,
                 'l10n_vn_einvoice_error': False,
             })
+        (posted & deleted)._l10n_vn_einvoice_prepare_again()
+        posted._l10n_vn_einvoice_assign_keys()
         return posted
 
     def write(self, vals):
         if not self.env.context.get('l10n_vn_einvoice_internal'):
+            self._l10n_vn_einvoice_correction_check_write(vals)
             frozen = EINVOICE_LEGAL_FIELDS & set(vals)
             state_fields = {'l10n_vn_einvoice_state', 'l10n_vn_einvoice_sign_status', 'l10n_vn_einvoice_number',
                             'l10n_vn_einvoice_authority_code', 'l10n_vn_einvoice_lookup_code'} & set(vals)
@@ -160,19 +177,38 @@ class AccountMove(models.Model):
         return super().write(vals)
 
     def button_draft(self):
+        self._l10n_vn_einvoice_check_not_pending()
         issued = self.filtered(lambda m: m._l10n_vn_einvoice_is_issued())
         if issued:
             raise UserError(_(
                 'E-invoice %s is issued and cannot be reset to draft. Under Decree 70/2025 an issued e-invoice is '
                 'corrected by an adjustment or a replacement invoice.', ', '.join(issued.mapped('l10n_vn_einvoice_name'))))
-        return super().button_draft()
+        prepared = self.filtered(lambda m: m.l10n_vn_einvoice_state == lifecycle.State.CREATED.value)
+        res = super().button_draft()
+        prepared._l10n_vn_einvoice_delete_prepared()
+        return res
 
     def button_cancel(self):
+        self._l10n_vn_einvoice_check_not_pending()
         issued = self.filtered(lambda m: m._l10n_vn_einvoice_is_issued())
         if issued:
             raise UserError(_('E-invoice %s is issued and cannot be cancelled from here: use the adjustment or '
                               'replacement wizard.', ', '.join(issued.mapped('l10n_vn_einvoice_name'))))
-        return super().button_cancel()
+        prepared = self.filtered(lambda m: m.l10n_vn_einvoice_state == lifecycle.State.CREATED.value)
+        res = super().button_cancel()
+        prepared.filtered(lambda m: m.l10n_vn_einvoice_state == lifecycle.State.CREATED.value
+                          )._l10n_vn_einvoice_delete_prepared()
+        return res
+
+    def action_reverse(self):
+        if self.filtered('l10n_vn_einvoice_number'):
+            return self._l10n_vn_einvoice_credit_note_action()
+        return super().action_reverse()
+
+    def button_request_cancel(self):
+        if self.l10n_vn_einvoice_applicable and self.l10n_vn_einvoice_state:
+            return self.action_l10n_vn_einvoice_correct()
+        return super().button_request_cancel()
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_einvoice_issued(self):
@@ -232,6 +268,10 @@ class AccountMove(models.Model):
                 errors.append(_('Line "%s" has more than one VAT tax.', line.name))
             elif not vat and series and series.template_id.invoice_type in ('1', '8'):
                 errors.append(_('Line "%s" has no VAT rate; a VAT invoice needs one on every line.', line.name))
+        if self.l10n_vn_einvoice_relation:
+            errors += self._l10n_vn_einvoice_correction_check()
+        if series.issuing_mode == 'provider':
+            errors += self._l10n_vn_einvoice_provider_check()
         return errors
 
     def _l10n_vn_einvoice_exchange_rate(self):
@@ -268,16 +308,22 @@ class AccountMove(models.Model):
         partner = self.commercial_partner_id
         contact = self.partner_id if self.partner_id != partner else self.env['res.partner']
         id_kind = partner.l10n_vn_einvoice_id_kind
-        return doc.Party(
+        return self._l10n_vn_einvoice_corrected_buyer(doc.Party(
             name=partner.name or '', tax_code=partner.vat or '', address=self._l10n_vn_einvoice_address(partner),
             phone=partner.phone or '', email=(contact or partner).email or '', code=partner.ref or '',
             contact_name=contact.name or '', country_code=partner.country_id.code or '',
             id_kind=doc.IdKind(id_kind) if id_kind and not partner.vat else None,
             id_number=(partner.l10n_vn_einvoice_id_number or '') if id_kind and not partner.vat else '',
             budget_unit_code=partner.l10n_vn_einvoice_budget_code or '',
-        )
+        ))
 
     def _l10n_vn_einvoice_lines(self, sign, negative='discount'):
+        """Document lines of the invoice (a correction invoice's start with its legal note)."""
+        if self.l10n_vn_einvoice_relation:
+            return self._l10n_vn_einvoice_correction_lines(sign, negative)
+        return self._l10n_vn_einvoice_plain_lines(sign, negative)
+
+    def _l10n_vn_einvoice_plain_lines(self, sign, negative='discount'):
         """Document lines of the invoice lines; see ``_l10n_vn_einvoice_doc_line`` for ``negative``."""
         lines = []
         for line in self.invoice_line_ids.sorted('sequence'):
@@ -342,9 +388,11 @@ class AccountMove(models.Model):
         )
 
     def _l10n_vn_einvoice_related(self):
-        """``TTHDLQuan`` of this invoice (None for an ordinary one): a credit note adjusts the invoice it
-        reverses. Corrections made with the wizards override this (models/account_move_correction.py)."""
+        """``TTHDLQuan`` of this invoice (None for an ordinary one): a correction made with the wizards, or a
+        credit note, which adjusts the invoice it reverses."""
         self.ensure_one()
+        if self.l10n_vn_einvoice_relation:
+            return self._l10n_vn_einvoice_correction_related()
         if self.move_type != 'out_refund':
             return None
         origin = self.reversed_entry_id
@@ -361,6 +409,8 @@ class AccountMove(models.Model):
     def _l10n_vn_einvoice_corrected(self):
         """``[(invoice, lifecycle event)]``: the issued invoices this one corrects, moved when it is issued."""
         self.ensure_one()
+        if self.l10n_vn_einvoice_relation:
+            return self._l10n_vn_einvoice_correction_corrected()
         if self.move_type == 'out_refund' and self.reversed_entry_id:
             return [(self.reversed_entry_id, lifecycle.Event.ADJUST)]
         return []
@@ -368,7 +418,9 @@ class AccountMove(models.Model):
     def _l10n_vn_einvoice_role(self):
         """What this invoice is for the life cycle (an adjustment invoice is never corrected itself, …)."""
         self.ensure_one()
-        if self.move_type == 'out_refund' and self.reversed_entry_id:
+        if self.l10n_vn_einvoice_relation == 'replacement':
+            return lifecycle.Role.REPLACEMENT
+        if self.l10n_vn_einvoice_relation == 'adjustment' or (self.move_type == 'out_refund' and self.reversed_entry_id):
             return lifecycle.Role.ADJUSTMENT
         return lifecycle.Role.ORIGINAL
 
@@ -458,8 +510,18 @@ class AccountMove(models.Model):
             },
         }
 
-    def _l10n_vn_einvoice_issue_batch(self, commit=False):
-        """Issue each invoice in its own savepoint; returns (issued, failed). Errors are recorded, not raised."""
+    def _l10n_vn_einvoice_issue_batch(self, commit=False, batch=False):
+        """Issue these invoices; returns (issued, failed). Errors are recorded, not raised. Invoices of
+        provider series go through the provider (``batch``: in batches, as the scheduled actions do)."""
+        providers = self.filtered(lambda m: m.l10n_vn_einvoice_series_id.issuing_mode == 'provider')
+        issued, failed = (self - providers)._l10n_vn_einvoice_issue_each(commit)
+        if providers:
+            more_issued, more_failed = providers._l10n_vn_einvoice_provider_issue(batch=batch)
+            issued, failed = issued | more_issued, failed | more_failed
+        return issued, failed
+
+    def _l10n_vn_einvoice_issue_each(self, commit=False):
+        """Issue each invoice in its own savepoint; returns (issued, failed)."""
         issued = failed = self.browse()
         # each signer opens its key (or logs in to its token) once for the whole batch
         with self.env['l10n_vn_einvoice.signer']._reuse_signers():
@@ -480,23 +542,22 @@ class AccountMove(models.Model):
 
     def _l10n_vn_einvoice_record_error(self, error):
         message = error.args[0] if isinstance(error, (UserError, ValidationError)) else str(error)
-        if isinstance(error, LibValidationError):
+        if isinstance(error, ProviderError):
+            message = self.env['l10n_vn_einvoice.provider']._error_text(error)
+        elif isinstance(error, LibValidationError):
             message = '\n'.join(str(p) for p in error.problems)
         self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_error': message})
         self.message_post(body=_('The e-invoice was not issued: %s', html_escape(message)))
 
-    def _l10n_vn_einvoice_issue_one(self):
-        """Issue one e-invoice in the way its series says: all or nothing (the caller holds a savepoint).
-
-        Each issuing mode ``m`` of the series is a method ``_l10n_vn_einvoice_issue_<m>(series)``
-        that ends with ``_l10n_vn_einvoice_mark_issued``.
-        """
+    def _l10n_vn_einvoice_issue_one(self, run=None):
+        """Issue one e-invoice in the way its series says (``ISSUERS``): all or nothing (the caller holds a
+        savepoint). ``run``: the provider run it belongs to, if any."""
         self.ensure_one()
         errors = self._l10n_vn_einvoice_check()
         if errors:
             raise UserError('\n'.join(errors))
         series = self.l10n_vn_einvoice_series_id
-        return getattr(self, f'_l10n_vn_einvoice_issue_{series.issuing_mode}')(series)
+        return ISSUERS[series.issuing_mode](self, series, run)
 
     def _l10n_vn_einvoice_issue_local(self, series):
         """Number, build, sign with the company's own key, verify."""
@@ -591,6 +652,8 @@ class AccountMove(models.Model):
         # no_new_invoice: the XML is ours, not a vendor document to import (else Odoo notes "not a draft")
         self.with_context(no_new_invoice=True).message_post(
             body=body, attachment_ids=attachment.copy({'res_field': False}).ids if attachment else [])
+        if self.l10n_vn_einvoice_relation:
+            self._l10n_vn_einvoice_correction_after_issue()
         return attachment
 
     @api.model
@@ -600,8 +663,7 @@ class AccountMove(models.Model):
             ('company_id.l10n_vn_einvoice_auto_issue', '=', True),
         ], limit=batch_size, order='invoice_date, id')
         if moves:
-            moves.with_context(l10n_vn_einvoice_from_cron=True)._l10n_vn_einvoice_issue_batch(
-                commit=self._can_commit())
+            moves._l10n_vn_einvoice_issue_batch(commit=self._can_commit(), batch=True)
 
     def action_l10n_vn_einvoice_download_xml(self):
         self.ensure_one()

@@ -1,5 +1,7 @@
-from odoo import _, api, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+
+from .einvoice_move_correction import ADJUST_WHAT
 
 # What an e-invoice line shows (HHDVu) and its amounts: frozen once the e-invoice is issued.
 EINVOICE_LINE_FIELDS = frozenset({
@@ -10,6 +12,10 @@ EINVOICE_LINE_FIELDS = frozenset({
 
 class AccountMoveLine(models.Model):
     _inherit = 'account.move.line'
+
+    l10n_vn_einvoice_adjust_what = fields.Selection(
+        ADJUST_WHAT, string='Adjusted', copy=False,
+        help='On an adjustment invoice: what this line adjusts on the original invoice.')
 
     def _l10n_vn_einvoice_refuse_change(self, moves):
         issued = moves.filtered(lambda m: m.l10n_vn_einvoice_number or m._l10n_vn_einvoice_is_issued())

@@ -16,90 +16,14 @@ from odoo.exceptions import UserError
 from odoo.tools.image import image_data_uri
 
 from vn_einvoice import lifecycle
-from vn_einvoice.codes import TEMPLATE_TITLES, Regime, normalize_tax_code, template_kind, template_regime
-from vn_einvoice.document import LineKind, RelationKind
 from vn_einvoice.errors import EInvoiceError
+from vn_einvoice.qr import VietQRPayment, ascii_text, qr_png, vietqr_payload
+from vn_einvoice.signing import verify_invoice
+from vn_einvoice.xml import parse_xml
+
+from ..tools.einvoice_display import DisplayOptions, format_number, invoice_view, number_text
 
 _logger = logging.getLogger(__name__)
-
-# Labels of the printed invoice: (Vietnamese, English). English is printed only on bilingual invoices.
-LABELS = {
-    'template': ('Mẫu số', 'Form'),
-    'symbol': ('Ký hiệu', 'Serial'),
-    'number': ('Số', 'No.'),
-    'date_day': ('Ngày', 'Date'),
-    'date_month': ('tháng', 'month'),
-    'date_year': ('năm', 'year'),
-    'authority_code': ('Mã của cơ quan thuế', 'Tax authority code'),
-    'seller': ('Đơn vị bán hàng', 'Seller'),
-    'tax_code': ('Mã số thuế', 'Tax code'),
-    'address': ('Địa chỉ', 'Address'),
-    'phone': ('Điện thoại', 'Tel'),
-    'email': ('Email', ''),
-    'website': ('Website', ''),
-    'bank_account': ('Số tài khoản', 'Bank account'),
-    'at_bank': ('tại', 'at'),
-    'buyer_contact': ('Họ tên người mua hàng', "Buyer's name"),
-    'buyer_name': ('Tên đơn vị', 'Company name'),
-    'buyer_code': ('Mã khách hàng', 'Customer code'),
-    'id_number': ('Số CCCD/Hộ chiếu', 'ID/Passport No.'),
-    'budget_code': ('Mã ĐVQHNS', 'Budget unit code'),
-    'payment_method': ('Hình thức thanh toán', 'Payment method'),
-    'currency': ('Đồng tiền thanh toán', 'Currency'),
-    'exchange_rate': ('Tỷ giá', 'Exchange rate'),
-    'seq': ('STT', 'No.'),
-    'description': ('Tên hàng hóa, dịch vụ', 'Description'),
-    'unit': ('Đơn vị tính', 'Unit'),
-    'quantity': ('Số lượng', 'Quantity'),
-    'unit_price': ('Đơn giá', 'Unit price'),
-    'discount': ('Chiết khấu', 'Discount'),
-    'vat_rate': ('Thuế suất', 'VAT rate'),
-    'amount': ('Thành tiền chưa có thuế GTGT', 'Amount before VAT'),
-    'amount_plain': ('Thành tiền', 'Amount'),
-    'promotion': ('Khuyến mại', 'Promotion'),
-    'trade_discount': ('Chiết khấu thương mại', 'Trade discount'),
-    'breakdown_rate': ('Tổng hợp theo thuế suất', 'Summary by VAT rate'),
-    'before_vat': ('Thành tiền trước thuế', 'Amount before VAT'),
-    'vat_amount': ('Tiền thuế GTGT', 'VAT amount'),
-    'total_with_vat': ('Cộng tiền thanh toán', 'Total'),
-    'total_line': ('Tổng cộng', 'Total'),
-    'total_discount': ('Tổng tiền chiết khấu thương mại', 'Total trade discount'),
-    'total_payment': ('Tổng tiền thanh toán', 'Total payment'),
-    'in_words': ('Số tiền viết bằng chữ', 'Amount in words'),
-    'in_words_decrease': ('Số tiền điều chỉnh giảm viết bằng chữ', 'Decrease, in words'),
-    'equivalent': ('Quy đổi', 'Equivalent'),
-    'buyer_sign': ('Người mua hàng', 'Buyer'),
-    'seller_sign': ('Người bán hàng', 'Seller'),
-    'sign_hint': ('Chữ ký số (nếu có)', 'Digital signature, if any'),
-    'sign_hint_seller': ('Chữ ký điện tử, chữ ký số', 'Electronic, digital signature'),
-    'signature_valid': ('Chữ ký hợp lệ', 'Signature valid'),
-    'signature_invalid': ('Chữ ký KHÔNG hợp lệ', 'Signature NOT valid'),
-    'signed_by': ('Ký bởi', 'Signed by'),
-    'signed_on': ('Ký ngày', 'Signed on'),
-    'not_signed': ('Chưa ký', 'Not signed'),
-    'lookup_at': ('Tra cứu hóa đơn tại', 'Look the invoice up at'),
-    'lookup_code': ('Mã tra cứu', 'Lookup code'),
-    'scan_to_pay': ('Quét mã để thanh toán', 'Scan to pay'),
-    'check_note': ('Cần kiểm tra, đối chiếu khi lập, giao, nhận hóa đơn',
-                   'Please check the invoice when issuing, delivering and receiving it'),
-    'solution': ('Giải pháp hóa đơn điện tử của tổ chức có MST', 'E-invoice solution provider tax code'),
-    'page': ('Trang', 'Page'),
-    'adjustment_title': ('Hóa đơn điều chỉnh', 'Adjustment invoice'),
-    'replacement_title': ('Hóa đơn thay thế', 'Replacement invoice'),
-    'continued': ('Tiếp theo trang trước', 'Continued from the previous page'),
-    'fee': ('Phí, lệ phí', 'Fees'),
-}
-
-ENGLISH_TITLES = {
-    '1': 'VAT INVOICE', '2': 'SALES INVOICE', '3': 'PUBLIC ASSET SALES INVOICE',
-    '4': 'NATIONAL RESERVE SALES INVOICE', '5': 'E-STAMP, TICKET, CARD', '6': 'DELIVERY NOTE',
-    '7': 'E-COMMERCE INVOICE', '8': 'VAT INVOICE WITH RECEIPT', '9': 'SALES INVOICE WITH RECEIPT',
-}
-
-RATE_LABELS = {
-    'KCT': ('Không chịu thuế GTGT', 'Not subject to VAT'),
-    'KKKNT': ('Không kê khai, tính nộp thuế GTGT', 'VAT not declared'),
-}
 
 # Placeholders written in the e-mail while the invoice is not issued yet (the wizard renders the mail
 # before Send & Print issues the invoice); replaced by the real values when the mail leaves.
@@ -107,65 +31,6 @@ MAIL_MARKERS = {
     'number': ('[[số hóa đơn]]', '[[invoice number]]'),
     'lookup_code': ('[[mã tra cứu]]', '[[lookup code]]'),
 }
-
-
-def format_number(value, min_decimals=0, max_decimals=None):
-    """Vietnamese number format: ``1.234.567,5`` (dots group thousands, comma before decimals)."""
-    if value is None:
-        return ''
-    value = Decimal(value)
-    if max_decimals is not None:
-        value = value.quantize(Decimal(1).scaleb(-max_decimals))
-    text = format(value.normalize() if value == value.to_integral_value() else value, 'f')
-    negative = text.startswith('-')
-    text = text.lstrip('-')
-    whole, _sep, decimals = text.partition('.')
-    decimals = decimals.rstrip('0')
-    decimals = decimals.ljust(min_decimals, '0')
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    text = '.'.join(groups) + (',' + decimals if decimals else '')
-    return ('-' if negative and text.strip('0.,') else '') + text
-
-
-def number_text(number, template=''):
-    """The invoice number as printed: 8 digits (Decree 123), 7 for the legacy templates (``01GTKT0/001``)."""
-    if number is None:
-        return ''
-    try:
-        legacy = template_regime(template) is Regime.LEGACY
-    except EInvoiceError:
-        legacy = False
-    return f'{int(number):07d}' if legacy else f'{int(number):08d}'
-
-
-def bilingual_label(vi, en='', br=False):
-    """``Đơn giá (Unit price)`` as safe HTML, the English part in a span (on its own line with ``br``)."""
-    if not en:
-        return Markup('%s') % vi
-    template = Markup('%s<br/><span class="vn-en">(%s)</span>') if br else Markup('%s <span class="vn-en">(%s)</span>')
-    return template % (vi, en)
-
-
-def certificate_common_name(subject):
-    """The CN of an RFC 4514 subject string (the whole subject when it has none)."""
-    if not subject:
-        return ''
-    try:
-        from cryptography import x509
-        from cryptography.x509.oid import NameOID
-
-        names = x509.Name.from_rfc4514_string(subject).get_attributes_for_oid(NameOID.COMMON_NAME)
-        if names:
-            return names[0].value
-    except Exception:  # noqa: BLE001 - an unusual subject string: show it as it is
-        match = re.search(r'(?:^|,)\s*CN=((?:\\.|[^,])*)', subject)
-        if match:
-            return match.group(1).replace('\\', '')
-    return subject
 
 
 class AccountMove(models.Model):
@@ -264,9 +129,9 @@ class AccountMove(models.Model):
     def _l10n_vn_einvoice_provider_pdf_attachments(self):
         """PDFs of the e-invoice made by the provider (provider mode), sent and kept with Odoo's own PDF.
 
-        Local signing has none. A provider integration returns its attachment(s) here.
+        Local signing has none.
         """
-        return self.env['ir.attachment']
+        return self.mapped('l10n_vn_einvoice_provider_pdf_id')
 
     # ------------------------------------------------------------------
     # Issuing: a PDF printed before the invoice was issued is not the e-invoice
@@ -304,8 +169,6 @@ class AccountMove(models.Model):
 
     @api.model
     def _l10n_vn_einvoice_qr_data_uri(self, payload, box_size=6):
-        from vn_einvoice.qr import qr_png
-
         return 'data:image/png;base64,' + base64.b64encode(qr_png(payload, box_size=box_size, border=2)).decode()
 
     def _l10n_vn_einvoice_payment_bank(self, invoice):
@@ -344,8 +207,6 @@ class AccountMove(models.Model):
         account = re.sub(r'[^0-9A-Za-z]', '', bank.acc_number or '')
         if len(bin_) != 6 or not account:
             return ''
-        from vn_einvoice.qr import VietQRPayment, ascii_text, vietqr_payload
-
         try:
             payment = VietQRPayment(
                 bank_bin=bin_, account=account[:19],
@@ -356,53 +217,26 @@ class AccountMove(models.Model):
         except EInvoiceError:
             return ''
 
-    def _l10n_vn_einvoice_signature_box(self, signature):
-        if signature is None:
-            return None
-        moment = signature.signing_time
-        if moment is not None:
-            from vn_einvoice.signing.xmldsig import to_ict
+    def _l10n_vn_einvoice_display_options(self, invoice):
+        """Bilingual or not, and the decimals and English words of the invoice's currency."""
+        self.ensure_one()
+        bilingual = self._l10n_vn_einvoice_bilingual()
+        code = invoice.currency.upper()
+        currency = self.env['res.currency'].with_context(active_test=False).search([('name', '=', code)], limit=1)
+        if not currency:
+            return DisplayOptions(bilingual=bilingual, digits=0 if code == 'VND' else 2)
 
-            signed_on = to_ict(moment).strftime('%d/%m/%Y %H:%M:%S')
-        else:
-            signed_on = signature.signing_time_text or ''
-        return {
-            'valid': bool(signature.valid),
-            'name': certificate_common_name(signature.subject),
-            'tax_code': signature.subject_tax_code or '',
-            'signed_on': signed_on,
-            'problems': list(signature.problems),
-        }
+        def english_words(amount):
+            try:
+                return currency.with_context(lang='en_US').amount_to_text(float(amount))
+            except Exception:  # noqa: BLE001 - num2words missing or unknown currency: Vietnamese only
+                return ''
 
-    @api.model
-    def _l10n_vn_einvoice_paginate(self, lines, description_width, bilingual=False, related=False):
-        """Lines grouped by printed page, so that each page starts with the column headings.
-
-        wkhtmltopdf (without patched Qt) does not repeat table headings, so the report breaks pages itself.
-        Heights are estimated in "rows" (one line of text) on the conservative side: when a page holds more
-        than estimated it is simply less full; the line blocks are never cut in two either way.
-        """
-        chars_per_line = max(12, int(64 * description_width / 41))
-        first, other = 46 - (4 if bilingual else 0) - (3 if related else 0), 62
-        pages, current, used, capacity = [], [], 0.0, first
-        for line in lines:
-            text = f"{line['name']} ({line['suffix']})" if line.get('suffix') else line['name']
-            wrapped = sum(max(1, -(-len(part) // chars_per_line)) for part in (text or ' ').splitlines() or [' '])
-            height = 1 + 0.75 * (wrapped - 1)
-            if current and used + height > capacity:
-                pages.append(current)
-                current, used, capacity = [], 0.0, other
-            current.append(line)
-            used += height
-        pages.append(current)
-        return pages
+        return DisplayOptions(bilingual=bilingual, digits=currency.decimal_places, english_words=english_words)
 
     def _l10n_vn_einvoice_report_values(self):
-        """Everything the e-invoice PDF prints, read from the signed XML."""
+        """Everything the e-invoice PDF prints: the display view of the signed XML, and what Odoo adds."""
         self.ensure_one()
-        from vn_einvoice.signing import verify_invoice
-        from vn_einvoice.xml import parse_xml
-
         raw = self._l10n_vn_einvoice_signed_xml()
         try:
             invoice = parse_xml(raw)
@@ -414,163 +248,24 @@ class AccountMove(models.Model):
         except EInvoiceError as e:
             _logger.warning('Signed XML of %s does not verify: %s', self.display_name, e)
             verification = None
-        bilingual = self._l10n_vn_einvoice_bilingual()
-        labels = {key: bilingual_label(vi, en if bilingual else '') for key, (vi, en) in LABELS.items()}
-        labels_br = {key: bilingual_label(vi, en if bilingual else '', br=True) for key, (vi, en) in LABELS.items()}
-
-        currency = invoice.currency.upper()
-        currency_rec = self.env['res.currency'].with_context(active_test=False).search(
-            [('name', '=', currency)], limit=1)
-        digits = currency_rec.decimal_places if currency_rec else (0 if currency == 'VND' else 2)
-
-        def money(value):
-            return format_number(value, min_decimals=digits) if value is not None else ''
-
-        def rate_text(rate):
-            if rate is None:
-                return ''
-            code = rate.code
-            if code.startswith('KHAC'):
-                return f'{format_number(rate.percent)}%' if rate.percent is not None else 'KHAC'
-            return code
-
-        lines = []
-        for line in invoice.lines:
-            suffix = ''
-            if line.kind is LineKind.PROMOTION:
-                suffix = labels['promotion']
-            elif line.kind is LineKind.DISCOUNT:
-                suffix = labels['trade_discount']
-            lines.append({
-                'seq': line.seq or '',
-                'name': line.name,
-                'code': line.code,
-                'note': line.kind is LineKind.NOTE,
-                'suffix': suffix,
-                'unit': line.unit,
-                'quantity': format_number(line.quantity) if line.quantity is not None else '',
-                'unit_price': (format_number(line.unit_price, min_decimals=digits)
-                               if line.unit_price is not None else ''),
-                'discount': (f'{format_number(line.discount_rate)}%' if line.discount_rate
-                             else money(line.discount_amount) if line.discount_amount else ''),
-                'rate': rate_text(line.tax_rate),
-                'amount': money(line.amount),
-            })
-        has_discount = any(line['discount'] for line in lines)
-        has_rate = any(line['rate'] for line in lines)
-        columns = [
-            {'key': 'seq', 'label': 'seq', 'width': 6, 'class': 'vn-c'},
-            {'key': 'name', 'label': 'description', 'width': 0, 'class': ''},
-            {'key': 'unit', 'label': 'unit', 'width': 8, 'class': 'vn-c'},
-            {'key': 'quantity', 'label': 'quantity', 'width': 8, 'class': 'vn-num'},
-            {'key': 'unit_price', 'label': 'unit_price', 'width': 13, 'class': 'vn-num'},
-        ]
-        if has_discount:
-            columns.append({'key': 'discount', 'label': 'discount', 'width': 10, 'class': 'vn-num'})
-        if has_rate:
-            columns.append({'key': 'rate', 'label': 'vat_rate', 'width': 8, 'class': 'vn-c'})
-        columns.append({'key': 'amount', 'label': 'amount' if has_rate else 'amount_plain', 'width': 16,
-                        'class': 'vn-num'})
-        columns[1]['width'] = 100 - sum(c['width'] for c in columns)
-        for index, column in enumerate(columns, start=1):
-            column['no'] = str(index)
-        columns[-1]['no'] = f'{len(columns)} = 4 x 5' + (' - 6' if has_discount else '')
-        pages = self._l10n_vn_einvoice_paginate(lines, columns[1]['width'], bilingual=bilingual,
-                                                related=invoice.related is not None)
-
-        breakdown = []
-        for item in invoice.tax_breakdown:
-            rate = rate_text(item.rate)
-            vi, en = RATE_LABELS.get(item.rate.code, (f'Thuế suất {rate}', f'VAT rate {rate}'))
-            breakdown.append({
-                'label': bilingual_label(vi, en if bilingual else ''),
-                'before': money(item.taxable_amount),
-                'tax': money(item.tax_amount) if item.tax_amount is not None else '—',
-                'total': money(item.taxable_amount + (item.tax_amount or Decimal(0))),
-            })
-
-        totals = invoice.totals
-        words_en = ''
-        if bilingual and totals is not None and currency_rec:
-            try:
-                words_en = currency_rec.with_context(lang='en_US').amount_to_text(abs(float(totals.total)))
-            except Exception:  # noqa: BLE001 - num2words missing or unknown currency: Vietnamese only
-                words_en = ''
-        equivalent = ''
-        if invoice.exchange_rate and currency != 'VND' and totals is not None:
-            equivalent = format_number((totals.total * invoice.exchange_rate).quantize(Decimal(1))) + ' VND'
-
-        related = None
-        if invoice.related is not None:
-            related = {
-                'text': invoice.related.reference_text(),
-                'note': invoice.related.note,
-                'adjustment': invoice.related.relation is RelationKind.ADJUSTMENT,
-            }
-
-        seller_box = buyer_box = None
-        signature_problems = []
-        if verification is not None:
-            seller_box = self._l10n_vn_einvoice_signature_box(verification.seller)
-            buyer = next((s for s in verification.signatures if s.role == 'buyer'), None)
-            buyer_box = self._l10n_vn_einvoice_signature_box(buyer)
-            signature_problems = verification.all_problems()
-            if seller_box is not None and not verification.valid:
-                seller_box['valid'] = False
-        try:
-            kind = template_kind(invoice.template)
-        except EInvoiceError:
-            kind = '1'
+        view = invoice_view(invoice, verification, self._l10n_vn_einvoice_display_options(invoice))
         qr_payload = self.l10n_vn_einvoice_qr or invoice.qr_payload
         bank = self._l10n_vn_einvoice_payment_bank(invoice)
         payment_qr = self._l10n_vn_einvoice_payment_qr(invoice, bank)
-        move_sudo = self.sudo()
         return {
-            'invoice': invoice,
-            'bilingual': bilingual,
-            'labels': labels,
-            'labels_br': labels_br,
-            'title': (invoice.title or TEMPLATE_TITLES.get(kind, '')).upper(),
-            'title_en': ENGLISH_TITLES.get(kind, 'INVOICE') if bilingual else '',
-            'number': number_text(invoice.number, invoice.template),
-            'date': {'day': f'{invoice.issue_date:%d}', 'month': f'{invoice.issue_date:%m}',
-                     'year': f'{invoice.issue_date:%Y}'},
-            'seller': invoice.seller,
-            'buyer': invoice.buyer,
+            **view.as_dict(),
             # a foreign company has no MST: ask the partner how to label the name the XML carries
             'buyer_is_company': bool(invoice.buyer.tax_code) or self.commercial_partner_id.is_company,
             'seller_logo': (not self.company_id.uses_default_logo and self.company_id.logo
                             and image_data_uri(self.company_id.logo)),
-            'lines': lines,
-            'columns': columns,
-            'pages': pages,
-            'breakdown': breakdown,
-            'currency': currency,
-            'exchange_rate': format_number(invoice.exchange_rate) if invoice.exchange_rate else '',
-            'equivalent': equivalent,
-            'total_before_tax': money(totals.total_before_tax) if totals else '',
-            'total_tax': money(totals.total_tax) if totals else '',
-            'total': money(totals.total) if totals else '',
-            'total_discount': money(totals.total_discount) if totals and totals.total_discount else '',
-            'fees': [{'name': fee.name, 'amount': money(fee.amount)} for fee in (totals.fees if totals else ())],
-            'words': totals.total_in_words if totals else '',
-            'words_label': 'in_words_decrease' if totals and totals.total < 0 else 'in_words',
-            'words_en': words_en,
-            'payment_method': invoice.payment_method,
-            'related': related,
             'authority_code': invoice.authority_code or self.l10n_vn_einvoice_authority_code or '',
-            'provider_tax_code': invoice.provider_tax_code,
-            'seller_signature': seller_box,
-            'buyer_signature': buyer_box,
-            'signature_problems': signature_problems,
             'qr_payload': qr_payload,
             'qr_image': self._l10n_vn_einvoice_qr_data_uri(qr_payload) if qr_payload else '',
             'payment_qr_payload': payment_qr,
             'payment_qr_image': self._l10n_vn_einvoice_qr_data_uri(payment_qr) if payment_qr else '',
             'payment_bank': payment_qr and f'{bank.acc_number} - {bank.bank_id.name or ""}'.strip(' -') or '',
             'lookup_url': self._l10n_vn_einvoice_lookup_url(),
-            'lookup_code': move_sudo.l10n_vn_einvoice_lookup_code or '',
-            'seller_tax_code_compact': normalize_tax_code(invoice.seller.tax_code or ''),
+            'lookup_code': self.sudo().l10n_vn_einvoice_lookup_code or '',
         }
 
 

@@ -6,7 +6,8 @@ class AccountMoveSend(models.AbstractModel):
 
     @api.model
     def _is_l10n_vn_einvoice_applicable(self, move):
-        return move.l10n_vn_einvoice_state == 'CREATED' and move.l10n_vn_einvoice_series_id.issuing_mode == 'local'
+        return (move.l10n_vn_einvoice_state == 'CREATED'
+                and move.l10n_vn_einvoice_series_id.issuing_mode in ('local', 'provider'))
 
     def _get_all_extra_edis(self) -> dict:
         res = super()._get_all_extra_edis()

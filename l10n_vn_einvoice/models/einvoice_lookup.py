@@ -5,6 +5,7 @@ asked for; too many failures in a window refuse further attempts (from that IP, 
 for a while, with the same answer whatever the MST. Codes are compared in constant time.
 """
 
+import hashlib
 import logging
 import re
 import time
@@ -16,6 +17,11 @@ from odoo.tools.misc import hmac as hmac_tool
 
 from vn_einvoice import lifecycle
 from vn_einvoice.codes import normalize_tax_code
+from vn_einvoice.errors import EInvoiceError
+from vn_einvoice.signing import verify_invoice
+from vn_einvoice.xml import parse_xml
+
+from ..tools.einvoice_display import comparison, signature_boxes, summary
 
 _logger = logging.getLogger(__name__)
 
@@ -161,106 +167,28 @@ class EinvoiceLookupAttempt(models.Model):
         the invoice as the file says, and ``match``: None when no invoice issued here has the file's
         seller MST, template, symbol and number, else the field-by-field comparison (file values only).
         """
-        import hashlib
-
-        from vn_einvoice.errors import EInvoiceError
-        from vn_einvoice.signing import verify_invoice
-        from vn_einvoice.xml import parse_xml
-
-        from .account_move_report import certificate_common_name, format_number, number_text
-
         try:
             report = verify_invoice(data)
         except EInvoiceError as e:
             return {'error': 'refused', 'detail': _problem_text(e)}
         try:
-            invoice = parse_xml(data)
+            invoice, parse_problem = parse_xml(data), ''
         except EInvoiceError as e:
             invoice, parse_problem = None, _problem_text(e)
-        else:
-            parse_problem = ''
-
-        roles = {'seller': ('Người bán', 'Seller'), 'buyer': ('Người mua', 'Buyer'),
-                 'authority': ('Cơ quan thuế', 'Tax authority'), 'other': ('Khác', 'Other')}
-        signatures = []
-        for sig in report.signatures:
-            signed_on = ''
-            if sig.signing_time is not None:
-                from vn_einvoice.signing.xmldsig import to_ict
-
-                signed_on = to_ict(sig.signing_time).strftime('%d/%m/%Y %H:%M:%S')
-            signatures.append({
-                'role': roles.get(sig.role, roles['other']),
-                'valid': sig.valid,
-                'name': certificate_common_name(sig.subject),
-                'tax_code': sig.subject_tax_code or '',
-                'serial': sig.serial or '',
-                'signed_on': signed_on or sig.signing_time_text or '',
-                'cert_valid': sig.certificate_valid_at_signing_time,
-                'problems': list(sig.problems),
-            })
         result = {
             'error': None,
             'valid': report.valid,
-            'signatures': signatures,
+            'signatures': signature_boxes(report),
             'problems': list(report.problems),
             'parse_problem': parse_problem,
-            'invoice': None,
+            'invoice': summary(invoice) if invoice else None,
             'match': None,
         }
-        if invoice is None:
-            return result
-
-        def money(value):
-            return format_number(value) if value is not None else ''
-
-        totals = invoice.totals
-        result['invoice'] = {
-            'template': invoice.template, 'symbol': invoice.symbol,
-            'number': number_text(invoice.number, invoice.template),
-            'date': invoice.issue_date.strftime('%d/%m/%Y') if invoice.issue_date else '',
-            'seller_name': invoice.seller.name, 'seller_tax_code': invoice.seller.tax_code,
-            'buyer_name': invoice.buyer.name, 'buyer_tax_code': invoice.buyer.tax_code,
-            'total': f'{money(totals.total)} {invoice.currency}' if totals else '',
-        }
-        move = self._find_issued(invoice)
-        if not move:
-            return result
-        ours_raw = move._l10n_vn_einvoice_signed_xml()
-        ours = parse_xml(ours_raw)
-        ours_totals = ours.totals
-
-        def row(label, file_value, our_value, shown=None):
-            return {'label': label, 'value': shown if shown is not None else (file_value or ''),
-                    'ok': file_value == our_value}
-
-        rows = [
-            row(('Mẫu số', 'Form'), invoice.template, ours.template),
-            row(('Ký hiệu', 'Serial'), invoice.symbol, ours.symbol),
-            row(('Số hóa đơn', 'Number'), invoice.number, ours.number, result['invoice']['number']),
-            row(('Ngày lập', 'Issue date'), invoice.issue_date, ours.issue_date, result['invoice']['date']),
-            row(('MST người bán', 'Seller tax code'), normalize_tax_code(invoice.seller.tax_code),
-                normalize_tax_code(ours.seller.tax_code), invoice.seller.tax_code),
-            row(('Tên người bán', 'Seller name'), invoice.seller.name, ours.seller.name),
-            row(('Tên người mua', 'Buyer name'), invoice.buyer.name, ours.buyer.name),
-            row(('MST người mua', 'Buyer tax code'), normalize_tax_code(invoice.buyer.tax_code or ''),
-                normalize_tax_code(ours.buyer.tax_code or ''), invoice.buyer.tax_code),
-            row(('Đồng tiền', 'Currency'), invoice.currency, ours.currency),
-            row(('Tiền trước thuế', 'Amount before VAT'), totals and totals.total_before_tax,
-                ours_totals and ours_totals.total_before_tax, money(totals and totals.total_before_tax)),
-            row(('Tiền thuế GTGT', 'VAT amount'), totals and totals.total_tax,
-                ours_totals and ours_totals.total_tax, money(totals and totals.total_tax)),
-            row(('Tổng tiền thanh toán', 'Total payment'), totals and totals.total,
-                ours_totals and ours_totals.total, money(totals and totals.total)),
-            row(('Hàng hóa, dịch vụ (số dòng)', 'Invoice lines (count)'), invoice.lines, ours.lines,
-                str(len(invoice.lines))),
-        ]
-        identical = hashlib.sha256(data).digest() == hashlib.sha256(ours_raw).digest()
-        result['match'] = {
-            'identical': identical,
-            'rows': rows,
-            'all_ok': all(r['ok'] for r in rows),
-        }
+        move = self._find_issued(invoice) if invoice else None
+        if move:
+            ours_raw = move._l10n_vn_einvoice_signed_xml()
+            identical = hashlib.sha256(data).digest() == hashlib.sha256(ours_raw).digest()
+            result['match'] = comparison(invoice, parse_xml(ours_raw), identical)
         return result
 
     @api.model

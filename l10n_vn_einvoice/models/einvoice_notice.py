@@ -5,7 +5,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import html_escape
 
-from vn_einvoice import lifecycle
 from vn_einvoice import notice as lib_notice
 from vn_einvoice.codes import tax_code_compact
 from vn_einvoice.document import RelatedInvoiceType
@@ -27,15 +26,6 @@ NOTICE_STATES = [
     ('accepted', 'Accepted'),
     ('rejected', 'Rejected'),
 ]
-
-
-class ResCompany(models.Model):
-    _inherit = 'res.company'
-
-    l10n_vn_einvoice_tax_office_code = fields.Char(
-        string='Tax office code', size=5,
-        help='MCQT: code of the tax office managing the company (5 characters), written on 04/SS notices.')
-    l10n_vn_einvoice_tax_office_name = fields.Char(string='Tax office', help='TCQT: name of that tax office.')
 
 
 class L10nVnEinvoiceNotice(models.Model):
@@ -255,108 +245,3 @@ class L10nVnEinvoiceNotice(models.Model):
                        invoice_type='3' if line.move_id.l10n_vn_einvoice_template_id.regime == 'legacy' else '1')
             rows.append(row)
         return {'rows': rows}
-
-
-class L10nVnEinvoiceNoticeLine(models.Model):
-    _name = 'l10n_vn_einvoice.notice.line'
-    _description = 'Invoice in a 04/SS notice'
-    _order = 'notice_id, sequence, id'
-
-    notice_id = fields.Many2one('l10n_vn_einvoice.notice', required=True, ondelete='cascade', index=True)
-    company_id = fields.Many2one(related='notice_id.company_id')
-    notice_state = fields.Selection(related='notice_id.state', string='Notice state')
-    sequence = fields.Integer(default=10)
-    move_id = fields.Many2one(
-        'account.move', string='Invoice', required=True, ondelete='restrict', index=True,
-        domain="[('company_id', '=', company_id), ('l10n_vn_einvoice_number', '!=', 0), "
-               "('move_type', 'in', ('out_invoice', 'out_refund'))]")
-    nature = fields.Selection(NATURES, required=True, default='4',
-                              help='TCTBao: cancellation (coded invoice not yet sent to the buyer), adjustment, '
-                                   'replacement, or explanation (wrong buyer name or address, right MST).')
-    reason = fields.Char(size=255, help='LDo: what is wrong and what is done about it (written on the notice).')
-    einvoice_name = fields.Char(related='move_id.l10n_vn_einvoice_name', string='E-invoice')
-    invoice_date = fields.Date(related='move_id.invoice_date')
-    einvoice_state = fields.Selection(related='move_id.l10n_vn_einvoice_state', string='E-invoice state')
-
-    def _check_draft(self):
-        if self.notice_id.filtered(lambda n: n.state != 'draft'):
-            raise UserError(_('Notice %s is signed: reset it to draft to change it.',
-                              self.notice_id.filtered(lambda n: n.state != 'draft')[0].name))
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        lines = super().create(vals_list)
-        lines._check_draft()
-        return lines
-
-    def write(self, vals):
-        self._check_draft()
-        return super().write(vals)
-
-    def unlink(self):
-        self._check_draft()
-        return super().unlink()
-
-    @api.constrains('move_id', 'notice_id')
-    def _check_unique_move(self):
-        for line in self:
-            if len(line.notice_id.line_ids.filtered(lambda l: l.move_id == line.move_id)) > 1:
-                raise UserError(_('Invoice %s is listed twice in the notice.', line.move_id.display_name))
-
-
-class L10nVnEinvoiceNoticeReject(models.TransientModel):
-    _name = 'l10n_vn_einvoice.notice.reject'
-    _description = 'Reject a 04/SS notice'
-
-    notice_id = fields.Many2one('l10n_vn_einvoice.notice', required=True)
-    reason = fields.Text(required=True)
-
-    def action_confirm(self):
-        self.notice_id._reject(self.reason)
-        return {'type': 'ir.actions.act_window_close'}
-
-
-class AccountMove(models.Model):
-    _inherit = 'account.move'
-
-    l10n_vn_einvoice_notice_line_ids = fields.One2many('l10n_vn_einvoice.notice.line', 'move_id',
-                                                       string='04/SS notices', readonly=True)
-
-    def action_l10n_vn_einvoice_new_notice(self):
-        """A draft 04/SS notice listing the selected issued e-invoices (list or form action)."""
-        moves = self.filtered('l10n_vn_einvoice_number')
-        if not moves:
-            raise UserError(_('Select issued e-invoices.'))
-        if len(moves.company_id) > 1:
-            raise UserError(_('Select e-invoices of one company.'))
-        notice = self.env['l10n_vn_einvoice.notice'].with_company(moves.company_id).create({
-            'company_id': moves.company_id.id,
-            'line_ids': [fields.Command.create({'move_id': m.id, 'nature': '4'})
-                         for m in moves],
-        })
-        return {'type': 'ir.actions.act_window', 'res_model': notice._name, 'res_id': notice.id,
-                'view_mode': 'form', 'name': notice.name}
-
-    def _l10n_vn_einvoice_cancel_problems(self, allow_pending=None):
-        """Why this e-invoice cannot be cancelled (translated; empty: it can, per the law and its state)."""
-        self.ensure_one()
-        errors = []
-        role = self._l10n_vn_einvoice_role()
-        if not lifecycle.can(self.l10n_vn_einvoice_state or 'CREATED', lifecycle.Event.CANCEL, role):
-            errors.append(_('E-invoice %(name)s cannot be cancelled: %(reason)s.', name=self.l10n_vn_einvoice_name,
-                            reason=str(lifecycle.TransitionError(self.l10n_vn_einvoice_state or 'CREATED',
-                                                                 lifecycle.Event.CANCEL, role))))
-            return errors
-        if not self.l10n_vn_einvoice_series_id.is_coded:
-            errors.append(_('E-invoice %s has no tax authority code (symbol K…): since Decree 70/2025 it is corrected '
-                            'by adjustment or replacement, not cancelled.', self.l10n_vn_einvoice_name))
-        if self.is_move_sent:
-            errors.append(_('E-invoice %s was sent to the buyer: since Decree 70/2025 it is corrected by adjustment '
-                            'or replacement, not cancelled.', self.l10n_vn_einvoice_name))
-        pending = self.l10n_vn_einvoice_notice_line_ids.filtered(
-            lambda l: l.nature == '1' and l.notice_id.state in ('draft', 'signed', 'sent')
-            and l.notice_id != allow_pending)
-        if pending:
-            errors.append(_('E-invoice %(name)s is already in cancellation notice %(notice)s.',
-                            name=self.l10n_vn_einvoice_name, notice=pending[0].notice_id.name))
-        return errors

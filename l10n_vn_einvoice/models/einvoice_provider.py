@@ -100,22 +100,6 @@ class _TokenCache(MutableMapping):
             _logger.info('Provider account %s: token not stored (%s)', self.account.id, type(e).__name__)
 
 
-class L10nVnEinvoiceProviderToken(models.Model):
-    """The session token of a provider account (token login), shared by the workers. No access rights:
-    read and written by the issuing code only."""
-
-    _name = 'l10n_vn_einvoice.provider.token'
-    _description = 'E-invoice provider session token'
-    _log_access = False
-
-    provider_id = fields.Many2one('l10n_vn_einvoice.provider', required=True, ondelete='cascade', index=True)
-    key_hash = fields.Char()
-    token = fields.Char()
-    expiry = fields.Float()
-
-    _sql_constraints = [('provider_uniq', 'unique(provider_id)', 'One token per provider account.')]
-
-
 class L10nVnEinvoiceProvider(models.Model):
     _name = 'l10n_vn_einvoice.provider'
     _description = 'E-invoice provider account'
@@ -378,84 +362,3 @@ class L10nVnEinvoiceProvider(models.Model):
                     'date_start': date(year, 1, 1), 'issuing_mode': 'provider', 'provider_id': account.id,
                     'provider_template_code': '1/001', 'sequence': 20,
                 })
-
-
-class L10nVnEinvoiceProviderField(models.Model):
-    """A custom (dynamic) field of a provider template (SInvoice getCustomFields), for the metadata block."""
-
-    _name = 'l10n_vn_einvoice.provider.field'
-    _description = 'E-invoice provider custom field'
-    _order = 'provider_id, template_code, field_id'
-
-    provider_id = fields.Many2one('l10n_vn_einvoice.provider', required=True, ondelete='cascade')
-    company_id = fields.Many2one(related='provider_id.company_id', store=True)
-    template_code = fields.Char(string='Provider template', required=True)
-    field_id = fields.Integer(string='Provider id', required=True)
-    key = fields.Char(string='Key', required=True)
-    label = fields.Char()
-    value_type = fields.Char(string='Type')
-    required = fields.Boolean()
-    seller_side = fields.Boolean(string='Filled by the seller')
-
-
-class L10nVnEinvoiceSeries(models.Model):
-    _inherit = 'l10n_vn_einvoice.series'
-
-    issuing_mode = fields.Selection(selection_add=[('provider', 'Through a provider')],
-                                    ondelete={'provider': 'set default'})
-    provider_id = fields.Many2one('l10n_vn_einvoice.provider', string='Provider account', check_company=True,
-                                  help='Empty: the company\'s default provider account.')
-    provider_template_code = fields.Char(
-        string='Provider template code',
-        help='The provider\'s code of the template, e.g. 1/001 at Viettel (legacy templates: as they are).')
-
-    def _l10n_vn_einvoice_provider(self):
-        """The provider account issuing this series' invoices (may be empty)."""
-        self.ensure_one()
-        return self.provider_id or self.company_id.l10n_vn_einvoice_provider_id
-
-    def _l10n_vn_einvoice_provider_counter(self, number, issue_date):
-        """Keep next number and last issue date in step with the provider's numbering (display only).
-
-        The row is updated in a savepoint; a concurrent update is left to the next invoice."""
-        self.ensure_one()
-        try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    'UPDATE l10n_vn_einvoice_series SET next_number = GREATEST(next_number, %s), '
-                    'last_issue_date = GREATEST(last_issue_date, %s) WHERE id = %s',
-                    [number + 1, issue_date, self.id])
-        except psycopg2.Error as e:
-            _logger.info('Series %s: counter not updated (%s)', self.id, type(e).__name__)
-        self.invalidate_recordset(['next_number', 'last_issue_date', 'is_used'])
-
-
-class ResCompany(models.Model):
-    _inherit = 'res.company'
-
-    l10n_vn_einvoice_mode = fields.Selection(selection_add=[('provider', 'Through a provider')],
-                                             ondelete={'provider': 'set default'})
-    l10n_vn_einvoice_provider_ids = fields.One2many('l10n_vn_einvoice.provider', 'company_id',
-                                                    string='E-invoice provider accounts')
-    l10n_vn_einvoice_provider_id = fields.Many2one(
-        'l10n_vn_einvoice.provider', string='Default provider account', compute='_compute_l10n_vn_einvoice_provider_id',
-        inverse='_inverse_l10n_vn_einvoice_provider_id', domain="[('company_id', '=', id)]")
-
-    @api.depends('l10n_vn_einvoice_provider_ids.is_default', 'l10n_vn_einvoice_provider_ids.active')
-    def _compute_l10n_vn_einvoice_provider_id(self):
-        for company in self:
-            accounts = company.sudo().l10n_vn_einvoice_provider_ids.filtered('active')
-            company.l10n_vn_einvoice_provider_id = (accounts.filtered('is_default') or accounts)[:1].with_env(self.env)
-
-    def _inverse_l10n_vn_einvoice_provider_id(self):
-        for company in self:
-            chosen = company.l10n_vn_einvoice_provider_id
-            (company.l10n_vn_einvoice_provider_ids - chosen).filtered('is_default').write({'is_default': False})
-            if chosen and not chosen.is_default:
-                chosen.is_default = True
-
-
-class ResConfigSettings(models.TransientModel):
-    _inherit = 'res.config.settings'
-
-    l10n_vn_einvoice_provider_id = fields.Many2one(related='company_id.l10n_vn_einvoice_provider_id', readonly=False)

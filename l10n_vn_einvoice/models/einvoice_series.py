@@ -1,8 +1,14 @@
+import logging
+
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from vn_einvoice import codes
 from vn_einvoice.errors import ValidationError as LibValidationError
+
+_logger = logging.getLogger(__name__)
 
 LOCKED_WHEN_USED = {'template_id', 'symbol', 'company_id', 'date_start', 'issuing_mode'}
 MAX_NUMBER = 99_999_999  # SHDon has at most 8 digits
@@ -31,8 +37,13 @@ class L10nVnEinvoiceSeries(models.Model):
     journal_ids = fields.Many2many('account.journal', string='Default for journals', check_company=True,
                                    domain="[('type', '=', 'sale')]")
     partner_ids = fields.Many2many('res.partner', string='Default for customers')
-    issuing_mode = fields.Selection(selection=[('local', 'Sign locally')], string='Issuing mode',
+    issuing_mode = fields.Selection(selection=[('local', 'Sign locally'), ('provider', 'Through a provider')], string='Issuing mode',
                                     required=True, default='local')
+    provider_id = fields.Many2one('l10n_vn_einvoice.provider', string='Provider account', check_company=True,
+                                  help='Empty: the company\'s default provider account.')
+    provider_template_code = fields.Char(
+        string='Provider template code',
+        help='The provider\'s code of the template, e.g. 1/001 at Viettel (legacy templates: as they are).')
     signer_id = fields.Many2one('l10n_vn_einvoice.signer', string='Signer', check_company=True,
                                 help='Certificate or token that signs the invoices of this series. '
                                      'Empty: the company default signer.')
@@ -182,3 +193,23 @@ class L10nVnEinvoiceSeries(models.Model):
             if match:
                 return match[:1]
         return self.browse()
+
+    def _l10n_vn_einvoice_provider(self):
+        """The provider account issuing this series' invoices (may be empty)."""
+        self.ensure_one()
+        return self.provider_id or self.company_id.l10n_vn_einvoice_provider_id
+
+    def _l10n_vn_einvoice_provider_counter(self, number, issue_date):
+        """Keep next number and last issue date in step with the provider's numbering (display only).
+
+        The row is updated in a savepoint; a concurrent update is left to the next invoice."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    'UPDATE l10n_vn_einvoice_series SET next_number = GREATEST(next_number, %s), '
+                    'last_issue_date = GREATEST(last_issue_date, %s) WHERE id = %s',
+                    [number + 1, issue_date, self.id])
+        except psycopg2.Error as e:
+            _logger.info('Series %s: counter not updated (%s)', self.id, type(e).__name__)
+        self.invalidate_recordset(['next_number', 'last_issue_date', 'is_used'])

@@ -51,13 +51,6 @@ class _TokenSession:
                 _PKCS11_LOCK.release()
 
 
-class Certificate(models.Model):
-    _inherit = 'certificate.certificate'
-
-    scope = fields.Selection(selection_add=[('l10n_vn_einvoice', 'Vietnam e-invoices')],
-                             ondelete={'l10n_vn_einvoice': lambda recs: recs.write({'scope': 'general'})})
-
-
 class L10nVnEinvoiceSigner(models.Model):
     _name = 'l10n_vn_einvoice.signer'
     _description = 'E-invoice signer (certificate or token)'

@@ -1,11 +1,11 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResCompany(models.Model):
     _inherit = 'res.company'
 
     l10n_vn_einvoice_mode = fields.Selection(
-        selection=[('none', 'No e-invoices'), ('local', 'Sign locally')],
+        selection=[('none', 'No e-invoices'), ('local', 'Sign locally'), ('provider', 'Through a provider')],
         string='E-invoices', default='none', required=True,
         help='Sign locally: Odoo builds the legal XML, signs it with the company\'s certificate or token and '
              'numbers the invoice.')
@@ -27,6 +27,30 @@ class ResCompany(models.Model):
     l10n_vn_einvoice_auto_issue = fields.Boolean(
         string='Issue posted invoices automatically',
         help='The scheduled action "Issue e-invoices" issues the prepared e-invoices of this company.')
+
+    l10n_vn_einvoice_tax_office_code = fields.Char(
+        string='Tax office code', size=5,
+        help='MCQT: code of the tax office managing the company (5 characters), written on 04/SS notices.')
+    l10n_vn_einvoice_tax_office_name = fields.Char(string='Tax office', help='TCQT: name of that tax office.')
+
+    l10n_vn_einvoice_provider_ids = fields.One2many('l10n_vn_einvoice.provider', 'company_id',
+                                                    string='E-invoice provider accounts')
+    l10n_vn_einvoice_provider_id = fields.Many2one(
+        'l10n_vn_einvoice.provider', string='Default provider account', compute='_compute_l10n_vn_einvoice_provider_id',
+        inverse='_inverse_l10n_vn_einvoice_provider_id', domain="[('company_id', '=', id)]")
+
+    @api.depends('l10n_vn_einvoice_provider_ids.is_default', 'l10n_vn_einvoice_provider_ids.active')
+    def _compute_l10n_vn_einvoice_provider_id(self):
+        for company in self:
+            accounts = company.sudo().l10n_vn_einvoice_provider_ids.filtered('active')
+            company.l10n_vn_einvoice_provider_id = (accounts.filtered('is_default') or accounts)[:1].with_env(self.env)
+
+    def _inverse_l10n_vn_einvoice_provider_id(self):
+        for company in self:
+            chosen = company.l10n_vn_einvoice_provider_id
+            (company.l10n_vn_einvoice_provider_ids - chosen).filtered('is_default').write({'is_default': False})
+            if chosen and not chosen.is_default:
+                chosen.is_default = True
 
     def _l10n_vn_einvoice_setup_test_signer(self, tax_code=None, password='demo'):
         """Configure this company end to end with a THROW-AWAY test certificate (demo and tests only).

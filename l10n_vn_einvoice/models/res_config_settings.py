@@ -12,3 +12,4 @@ class ResConfigSettings(models.TransientModel):
     l10n_vn_einvoice_payment_method = fields.Char(related='company_id.l10n_vn_einvoice_payment_method',
                                                   readonly=False)
     l10n_vn_einvoice_auto_issue = fields.Boolean(related='company_id.l10n_vn_einvoice_auto_issue', readonly=False)
+    l10n_vn_einvoice_provider_id = fields.Many2one(related='company_id.l10n_vn_einvoice_provider_id', readonly=False)

@@ -24,7 +24,7 @@ from vn_einvoice import document as vn_doc
 from vn_einvoice import lifecycle
 from vn_einvoice.qr import crc16_ccitt_false, parse_invoice_qr
 
-from ..models.account_move_report import certificate_common_name, format_number, number_text
+from ..tools.einvoice_display import certificate_common_name, format_number, number_text
 from .common import SELLER_MST, EinvoiceCommon
 
 _logger = logging.getLogger(__name__)

@@ -14,7 +14,6 @@ import logging
 import uuid
 import zipfile
 from collections import defaultdict
-from contextlib import contextmanager
 from datetime import timezone
 
 from odoo import _, api, fields, models
@@ -23,6 +22,10 @@ from odoo.tools import html_escape
 
 from vn_einvoice import document as doc
 from vn_einvoice.errors import EInvoiceError
+from vn_einvoice.providers import BatchEntry, InvoiceRef, ProviderError, ProviderUnknownOutcome
+from vn_einvoice.qr import invoice_qr_payload
+
+from ..tools.provider_run import ProviderRun
 
 _logger = logging.getLogger(__name__)
 
@@ -32,25 +35,6 @@ SYNC_STATES = ('USING', 'ADJUSTED')
 
 def _new_key():
     return str(uuid.uuid4())
-
-
-# State of the issuing runs of this process, by run key (the context carries only the key: contexts must
-# hold plain values, Odoo reuses an environment whose context compares equal).
-_RUNS = {}
-
-
-@contextmanager
-def _provider_run():
-    """A run: its key for the context, and its state (clients, maybe-sent flags, results, documents,
-    outcomes by invoice id). The clients are closed at the end."""
-    key = uuid.uuid4().hex
-    state = _RUNS[key] = {'clients': {}, 'maybe_sent': {}, 'results': {}, 'documents': {}, 'outcome': {}}
-    try:
-        yield key, state
-    finally:
-        _RUNS.pop(key, None)
-        for client in state['clients'].values():
-            client.close()
 
 
 def _xml_from_zip(data, depth=0):
@@ -71,8 +55,12 @@ def _xml_from_zip(data, depth=0):
     return None
 
 
-class AccountMove(models.Model):
-    _inherit = 'account.move'
+class L10nVnEinvoiceMoveProvider(models.AbstractModel):
+    """Fields and helpers of issuing through a provider on ``account.move``. It overrides nothing: the
+    Odoo methods of ``account.move`` and its issuing entry points call these helpers."""
+
+    _name = 'l10n_vn_einvoice.move.provider'
+    _description = 'E-invoices issued through a provider (invoice feature)'
 
     l10n_vn_einvoice_transaction_uuid = fields.Char(
         string='Transaction key', readonly=True, copy=False, index='btree_not_null',
@@ -137,26 +125,16 @@ class AccountMove(models.Model):
                 'Invoice %s may already have been issued at the provider (an earlier request got no answer). '
                 'Look it up at the provider first (button "Look up at the provider").', pending[0].display_name))
 
-    def button_draft(self):
-        self._l10n_vn_einvoice_check_not_pending()
-        return super().button_draft()
-
-    def button_cancel(self):
-        self._l10n_vn_einvoice_check_not_pending()
-        return super().button_cancel()
-
-    def _post(self, soft=True):
-        posted = super()._post(soft=soft)
-        for move in posted.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED'
-                                    and not m.l10n_vn_einvoice_transaction_uuid):
+    def _l10n_vn_einvoice_assign_keys(self):
+        """A transaction key for each prepared e-invoice (kept for good: it is never issued twice)."""
+        for move in self.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED'
+                                  and not m.l10n_vn_einvoice_transaction_uuid):
             move.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_transaction_uuid': _new_key()})
-        return posted
 
-    def _l10n_vn_einvoice_check(self):
-        errors = super()._l10n_vn_einvoice_check()
+    def _l10n_vn_einvoice_provider_check(self):
+        """Problems of an invoice of a provider series that prevent issuing it (translated)."""
+        errors = []
         series = self.l10n_vn_einvoice_series_id
-        if not self.l10n_vn_einvoice_applicable or series.issuing_mode != 'provider':
-            return errors
         account = series._l10n_vn_einvoice_provider()
         if not account:
             errors.append(_('No provider account: choose one on series %s or make one the default of the company.',
@@ -166,8 +144,7 @@ class AccountMove(models.Model):
         if series.template_id.regime == 'current' and not series.provider_template_code:
             errors.append(_('Series %s: the provider\'s template code (such as 1/001) is missing; import the series '
                             'from the provider account.', series.name))
-        text_only = self._fields.get('l10n_vn_einvoice_adjustment_kind') and \
-            self.l10n_vn_einvoice_adjustment_kind == 'info'  # an information adjustment has text lines only
+        text_only = self.l10n_vn_einvoice_adjustment_kind == 'info'  # an information adjustment: text lines only
         for line in self.invoice_line_ids.filtered(
                 lambda l: l.display_type == 'product' and not l.product_uom_id and not text_only):
             errors.append(_('Line "%s" has no unit of measure: the provider requires one on every line.', line.name))
@@ -213,33 +190,17 @@ class AccountMove(models.Model):
         self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_provider_maybe_sent': maybe_sent})
         self._l10n_vn_einvoice_record_error(error)
 
-    def _l10n_vn_einvoice_record_error(self, error):
-        from vn_einvoice.providers import ProviderError
-
-        if not isinstance(error, ProviderError):
-            return super()._l10n_vn_einvoice_record_error(error)
-        message = self.env['l10n_vn_einvoice.provider']._error_text(error)
-        self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_error': message})
-        self.message_post(body=_('The e-invoice was not issued: %s', html_escape(message)))
-
-    def _l10n_vn_einvoice_issue_batch(self, commit=False):
-        providers = self.filtered(lambda m: m.l10n_vn_einvoice_series_id.issuing_mode == 'provider')
-        issued, failed = super(AccountMove, self - providers)._l10n_vn_einvoice_issue_batch(commit=commit)
-        if providers:
-            ctx = self.env.context
-            if ctx.get('l10n_vn_einvoice_from_cron') or ctx.get('l10n_vn_einvoice_provider_batch'):
-                more_issued, more_failed = providers._l10n_vn_einvoice_provider_issue_batch()
-            else:
-                more_issued, more_failed = providers._l10n_vn_einvoice_provider_issue_each()
-            issued, failed = issued | more_issued, failed | more_failed
-        return issued, failed
+    def _l10n_vn_einvoice_provider_issue(self, batch=False):
+        """Issue these invoices of provider series: by ``issue_batch`` (scheduled action) or one by one."""
+        if batch:
+            return self._l10n_vn_einvoice_provider_issue_batch()
+        return self._l10n_vn_einvoice_provider_issue_each()
 
     def _l10n_vn_einvoice_provider_issue_each(self):
         """Issue one invoice after the other: lock, key committed, call, outcome committed."""
         issued = failed = self.browse()
         can_commit = self._l10n_vn_einvoice_provider_can_commit()
-        with _provider_run() as (run, state):
-            clients = state['clients']
+        with ProviderRun() as run:
             for move in self.sorted(lambda m: (m.invoice_date, m.id)):
                 # each commit empties the ORM cache: prefetch this invoice alone, not the whole set again
                 move = move.with_prefetch()
@@ -251,25 +212,22 @@ class AccountMove(models.Model):
                     self.env.cr.commit()  # the key and the flag are safe before any request
                     if not move._l10n_vn_einvoice_lock() or move.l10n_vn_einvoice_state != 'CREATED':
                         continue
-                state['maybe_sent'][move.id] = before
+                run.maybe_sent[move.id] = before
                 try:
                     with self.env.cr.savepoint():
-                        move.with_context(l10n_vn_einvoice_provider_run=run)._l10n_vn_einvoice_issue_one()
+                        move._l10n_vn_einvoice_issue_one(run)
                     issued |= move
                 except (UserError, ValidationError, EInvoiceError) as e:
-                    move._l10n_vn_einvoice_provider_failed(
-                        e, move._l10n_vn_einvoice_maybe_after(e, before, state['outcome']))
+                    move._l10n_vn_einvoice_provider_failed(e, move._l10n_vn_einvoice_maybe_after(e, before, run.outcome))
                     failed |= move
                 if can_commit:
                     self.env.cr.commit()
                 if move in issued:
-                    move._l10n_vn_einvoice_provider_after_issue(clients, can_commit)
+                    move._l10n_vn_einvoice_provider_after_issue(run, can_commit)
         return issued, failed
 
     def _l10n_vn_einvoice_maybe_after(self, error, before, outcome):
         """The "may have reached the provider" flag after a failed attempt."""
-        from vn_einvoice.providers import ProviderUnknownOutcome
-
         return bool(before or isinstance(error, ProviderUnknownOutcome) or self.id in outcome)
 
     def _l10n_vn_einvoice_provider_issue_batch(self):
@@ -277,8 +235,6 @@ class AccountMove(models.Model):
 
         Resumable: keys and flags are committed before the request; after a crash the flagged invoices are
         looked up first and only those the provider does not have are sent."""
-        from vn_einvoice.providers import BatchEntry, ProviderError
-
         issued = failed = self.browse()
         corrections = self.filtered(lambda m: m._l10n_vn_einvoice_related() is not None)
         if corrections:  # adjustments and replacements: one by one (adjust/replace)
@@ -299,10 +255,8 @@ class AccountMove(models.Model):
                     move._l10n_vn_einvoice_record_error(e)
                 failed |= moves
                 continue
-            with _provider_run() as (run, state):
-                clients = state['clients']
-                clients[account.id] = client
-                documents = state['documents']
+            with ProviderRun() as run:
+                run.clients[account.id] = client
                 locked = moves._l10n_vn_einvoice_lock()
                 ready = self.browse()
                 for move in moves.filtered(lambda m: m.id in locked and m.l10n_vn_einvoice_state == 'CREATED'):
@@ -326,7 +280,7 @@ class AccountMove(models.Model):
                         move._l10n_vn_einvoice_provider_failed(e, before[move.id])
                         failed |= move
                         continue
-                    documents[move.id] = invoice
+                    run.documents[move.id] = invoice
                     entries.append(BatchEntry(invoice, move.l10n_vn_einvoice_transaction_uuid,
                                               move._l10n_vn_einvoice_provider_options(move.l10n_vn_einvoice_series_id),
                                               maybe_sent=before[move.id]))
@@ -352,10 +306,10 @@ class AccountMove(models.Model):
                             error, move._l10n_vn_einvoice_maybe_after(error, before[move.id], {}) or item is None)
                         failed |= move
                         continue
-                    state['results'][move.id] = item.result
+                    run.results[move.id] = item.result
                     try:
                         with self.env.cr.savepoint():
-                            move.with_context(l10n_vn_einvoice_provider_run=run)._l10n_vn_einvoice_issue_one()
+                            move._l10n_vn_einvoice_issue_one(run)
                         done |= move
                     except (UserError, ValidationError, EInvoiceError) as e:
                         move._l10n_vn_einvoice_provider_failed(e, True)  # issued at the provider: look it up
@@ -363,7 +317,7 @@ class AccountMove(models.Model):
                 issued |= done
                 if can_commit:
                     self.env.cr.commit()
-                done._l10n_vn_einvoice_provider_after_issue(clients, can_commit)
+                done._l10n_vn_einvoice_provider_after_issue(run, can_commit)
         return issued, failed
 
     def _l10n_vn_einvoice_provider_options(self, series):
@@ -382,45 +336,45 @@ class AccountMove(models.Model):
     def _l10n_vn_einvoice_origins(self):
         """The issued invoices this one corrects (adjustment, replacement or credit note)."""
         self.ensure_one()
-        if 'l10n_vn_einvoice_origin_ids' in self._fields and self.l10n_vn_einvoice_origin_ids:
+        if self.l10n_vn_einvoice_origin_ids:
             return self.l10n_vn_einvoice_origin_ids
         return self.reversed_entry_id if self.move_type == 'out_refund' else self.browse()
 
     def _l10n_vn_einvoice_provider_agreement(self):
         """(name, date) of the agreement (biên bản) a correction rests on."""
         self.ensure_one()
-        agreement = self['l10n_vn_einvoice_agreement_id'] if 'l10n_vn_einvoice_agreement_id' in self._fields else None
+        agreement = self.l10n_vn_einvoice_agreement_id
         if agreement:
             return agreement.name, agreement.date
         return (self.ref or self.name or '')[:255], self.invoice_date
 
-    def _l10n_vn_einvoice_issue_provider(self, series):
-        """Issue through the series' provider account (or record the result of a batch)."""
+    def _l10n_vn_einvoice_issue_provider(self, series, run=None):
+        """Issue through the series' provider account, or record what ``run`` already knows (a batch's
+        answer, a look-up). Without a run (a single invoice), a run of its own."""
         self.ensure_one()
         account = series._l10n_vn_einvoice_provider()
         if not account:
             raise UserError(_('No provider account for series %s.', series.name))
         if not self.l10n_vn_einvoice_transaction_uuid:  # called directly: a key of this transaction
             self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_transaction_uuid': _new_key()})
-        state = _RUNS.get(self.env.context.get('l10n_vn_einvoice_provider_run'))
-        if state is None:
-            with _provider_run() as (_run, state):
-                return self._l10n_vn_einvoice_issue_provider_in(account, series, state)
-        return self._l10n_vn_einvoice_issue_provider_in(account, series, state)
+        if run is None:
+            with ProviderRun() as own_run:
+                return self._l10n_vn_einvoice_issue_provider_in(account, series, own_run)
+        return self._l10n_vn_einvoice_issue_provider_in(account, series, run)
 
-    def _l10n_vn_einvoice_issue_provider_in(self, account, series, state):
-        document = state['documents'].get(self.id)
-        if self.id in state['results']:  # issued by a batch, or found by a look-up
-            result = state['results'][self.id]
+    def _l10n_vn_einvoice_issue_provider_in(self, account, series, run):
+        document = run.documents.get(self.id)
+        if self.id in run.results:  # issued by a batch, or found by a look-up
+            result = run.results[self.id]
         else:
             document = self._l10n_vn_einvoice_document()
-            result = self._l10n_vn_einvoice_provider_call(account, series, document, state)
-        state['outcome'][self.id] = result
+            result = self._l10n_vn_einvoice_provider_call(account, series, document, run)
+        run.outcome[self.id] = result
         return self._l10n_vn_einvoice_provider_mark(account, series, result, document)
 
-    def _l10n_vn_einvoice_provider_call(self, account, series, invoice, state):
-        maybe_sent = state['maybe_sent'].get(self.id, self.l10n_vn_einvoice_provider_maybe_sent)
-        client = self._l10n_vn_einvoice_client_for(account, state['clients'])
+    def _l10n_vn_einvoice_provider_call(self, account, series, invoice, run):
+        maybe_sent = run.maybe_sent.get(self.id, self.l10n_vn_einvoice_provider_maybe_sent)
+        client = run.client(account)
         key = self.l10n_vn_einvoice_transaction_uuid
         options = self._l10n_vn_einvoice_provider_options(series)
         related = invoice.related
@@ -429,7 +383,7 @@ class AccountMove(models.Model):
         name, day = self._l10n_vn_einvoice_provider_agreement()
         if related.relation is doc.RelationKind.ADJUSTMENT:
             kind = 'money'
-            if 'l10n_vn_einvoice_adjustment_kind' in self._fields and self.l10n_vn_einvoice_adjustment_kind == 'info':
+            if self.l10n_vn_einvoice_adjustment_kind == 'info':
                 kind = 'information'
             return client.adjust(invoice, transaction_uuid=key, kind=kind, agreement_name=name, agreement_date=day,
                                  maybe_sent=maybe_sent, **options)
@@ -460,8 +414,6 @@ class AccountMove(models.Model):
             'l10n_vn_einvoice_provider_maybe_sent': False,
         }
         try:
-            from vn_einvoice.qr import invoice_qr_payload
-
             document = document or self._l10n_vn_einvoice_document()
             vals['l10n_vn_einvoice_qr'] = invoice_qr_payload(document.replace(number=number))
         except (EInvoiceError, UserError) as e:
@@ -484,8 +436,6 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------
 
     def _l10n_vn_einvoice_provider_ref(self):
-        from vn_einvoice.providers import InvoiceRef
-
         self.ensure_one()
         issued = self.l10n_vn_einvoice_issue_datetime
         return InvoiceRef(self.l10n_vn_einvoice_provider_invoice_no, self.l10n_vn_einvoice_provider_template or '',
@@ -496,35 +446,27 @@ class AccountMove(models.Model):
         self.ensure_one()
         return self.l10n_vn_einvoice_provider_id or self.l10n_vn_einvoice_series_id._l10n_vn_einvoice_provider()
 
-    @staticmethod
-    def _l10n_vn_einvoice_client_for(account, clients):
-        if account.id not in clients:
-            clients[account.id] = account._client()
-        return clients[account.id]
-
-    def _l10n_vn_einvoice_provider_after_issue(self, clients, can_commit):
+    def _l10n_vn_einvoice_provider_after_issue(self, run, can_commit):
         """Fetch the provider's files of freshly issued invoices (errors are noted, never undo the issue)."""
         for move in self:
             move = move.with_prefetch() if can_commit else move
             account = move.l10n_vn_einvoice_provider_id
             if not account.download_files:
                 continue
-            move._l10n_vn_einvoice_provider_fetch_files(clients, raise_errors=False)
+            move._l10n_vn_einvoice_provider_fetch_files(run, raise_errors=False)
             if can_commit:
                 self.env.cr.commit()
 
-    def _l10n_vn_einvoice_provider_fetch_files(self, clients=None, raise_errors=True):
-        from vn_einvoice.providers import ProviderError
-
-        own = clients is None
-        clients = {} if own else clients
+    def _l10n_vn_einvoice_provider_fetch_files(self, run=None, raise_errors=True):
+        own = run is None
+        run = ProviderRun() if own else run
         try:
             for move in self:
                 account = move._l10n_vn_einvoice_provider_account()
                 if not move.l10n_vn_einvoice_provider_invoice_no or not account:
                     continue
                 try:
-                    client = self._l10n_vn_einvoice_client_for(account, clients)
+                    client = run.client(account)
                     ref = move._l10n_vn_einvoice_provider_ref()
                     pdf = client.download(ref, 'pdf')
                     archive = client.download(ref, 'zip')
@@ -538,8 +480,7 @@ class AccountMove(models.Model):
                 move._l10n_vn_einvoice_provider_attach(pdf, archive)
         finally:
             if own:
-                for client in clients.values():
-                    client.close()
+                run.close()
 
     def _l10n_vn_einvoice_provider_attach(self, pdf, archive):
         self.ensure_one()
@@ -558,10 +499,6 @@ class AccountMove(models.Model):
                                    'l10n_vn_einvoice_provider_zip', 'l10n_vn_einvoice_provider_zip_id',
                                    'l10n_vn_einvoice_xml', 'l10n_vn_einvoice_xml_id'])
 
-    def _l10n_vn_einvoice_provider_pdf_attachments(self):
-        # the provider's PDF goes with Odoo's own in Send & Print (hook of account_move_report)
-        return super()._l10n_vn_einvoice_provider_pdf_attachments() | self.mapped('l10n_vn_einvoice_provider_pdf_id')
-
     def action_l10n_vn_einvoice_provider_files(self):
         self._l10n_vn_einvoice_check_access()
         moves = self.filtered('l10n_vn_einvoice_provider_invoice_no')
@@ -572,12 +509,9 @@ class AccountMove(models.Model):
 
     def _l10n_vn_einvoice_provider_sync_payment(self):
         """Send the payment status (paid / unpaid) of issued invoices to their provider, invoice by invoice."""
-        from vn_einvoice.providers import ProviderError
-
         done = failed = self.browse()
         can_commit = self._l10n_vn_einvoice_provider_can_commit()
-        clients = {}
-        try:
+        with ProviderRun() as run:
             for move in self.filtered('l10n_vn_einvoice_payment_to_sync'):
                 move = move.with_prefetch() if can_commit else move
                 if not move._l10n_vn_einvoice_lock() or not move.l10n_vn_einvoice_payment_to_sync:
@@ -585,7 +519,7 @@ class AccountMove(models.Model):
                 paid = move.payment_state in PAID_STATES
                 account = move._l10n_vn_einvoice_provider_account()
                 try:
-                    client = self._l10n_vn_einvoice_client_for(account, clients)
+                    client = run.client(account)
                     client.set_payment_status(
                         move._l10n_vn_einvoice_provider_ref(), paid,
                         payment_type=move.l10n_vn_einvoice_payment_method
@@ -604,9 +538,6 @@ class AccountMove(models.Model):
                     done |= move
                 if can_commit:
                     self.env.cr.commit()
-        finally:
-            for client in clients.values():
-                client.close()
         return done, failed
 
     def action_l10n_vn_einvoice_provider_payment(self):
@@ -620,8 +551,6 @@ class AccountMove(models.Model):
         """Ask the provider for invoices whose last request got no answer: record them if it has them, else
         clear the flag (they can then be issued again, or reset to draft)."""
         self._l10n_vn_einvoice_check_access()
-        from vn_einvoice.providers import ProviderError
-
         for move in self.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED'
                                   and m.l10n_vn_einvoice_transaction_uuid):
             account = move.l10n_vn_einvoice_series_id._l10n_vn_einvoice_provider()
@@ -637,11 +566,11 @@ class AccountMove(models.Model):
                     'l10n_vn_einvoice_provider_maybe_sent': False, 'l10n_vn_einvoice_error': False})
                 move.message_post(body=_('The provider has no invoice under this transaction key: it was not issued.'))
                 continue
-            with _provider_run() as (run, state):
-                state['results'][move.id] = found
+            with ProviderRun() as run:
+                run.results[move.id] = found
                 try:
                     with self.env.cr.savepoint():
-                        move.with_context(l10n_vn_einvoice_provider_run=run)._l10n_vn_einvoice_issue_one()
+                        move._l10n_vn_einvoice_issue_one(run)
                 except (UserError, ValidationError, EInvoiceError) as e:
                     move._l10n_vn_einvoice_record_error(e)
         return True
@@ -661,7 +590,7 @@ class AccountMove(models.Model):
         """Issue the prepared provider e-invoices of companies issuing automatically, in batches."""
         moves = self.search(self._l10n_vn_einvoice_provider_domain(), limit=limit, order='invoice_date, id')
         if moves:
-            moves.with_context(l10n_vn_einvoice_provider_batch=True)._l10n_vn_einvoice_issue_batch(commit=True)
+            moves._l10n_vn_einvoice_issue_batch(commit=True, batch=True)
         if len(moves) == limit and self._l10n_vn_einvoice_provider_can_commit():
             self.env.ref('l10n_vn_einvoice.ir_cron_l10n_vn_einvoice_provider_issue')._trigger()
         return moves
@@ -671,12 +600,3 @@ class AccountMove(models.Model):
         moves = self.search([('l10n_vn_einvoice_payment_to_sync', '=', True)], limit=limit)
         moves._l10n_vn_einvoice_provider_sync_payment()
         return moves
-
-
-class AccountMoveSend(models.AbstractModel):
-    _inherit = 'account.move.send'
-
-    @api.model
-    def _is_l10n_vn_einvoice_applicable(self, move):
-        return super()._is_l10n_vn_einvoice_applicable(move) or (
-            move.l10n_vn_einvoice_state == 'CREATED' and move.l10n_vn_einvoice_series_id.issuing_mode == 'provider')

@@ -1,5 +1,6 @@
-"""Corrections of issued e-invoices: adjustment and replacement invoices linked to the invoices they
-correct, agreements, deletion of prepared e-invoices, and the accounting of replaced or cancelled ones.
+"""The corrections of issued e-invoices, a feature of ``account.move`` (mixed in by models/account_move.py):
+adjustment and replacement invoices linked to the invoices they correct, agreements, 04/SS notices,
+deletion of prepared e-invoices, and the accounting of replaced or cancelled ones.
 
 Every state change asks ``vn_einvoice.lifecycle`` (the one state table). The legal rules applied
 (Decree 123/2020 Art. 19 as amended by Decree 70/2025) are explained in the wizards.
@@ -7,12 +8,14 @@ Every state change asks ``vn_einvoice.lifecycle`` (the one state table). The leg
 
 import dataclasses
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import html_escape
 
 from vn_einvoice import document as doc
 from vn_einvoice import lifecycle
+from vn_einvoice.errors import EInvoiceError
+from vn_einvoice.xml import parse_xml
 
 RELATIONS = [('adjustment', 'Adjustment'), ('replacement', 'Replacement')]
 ADJUSTMENT_KINDS = [('money', 'Amounts'), ('info', 'Information')]
@@ -42,16 +45,12 @@ def vn_amount(value, currency):
     return text.replace(',', ' ').replace('.', ',').replace(' ', '.')
 
 
-class AccountMoveLine(models.Model):
-    _inherit = 'account.move.line'
+class L10nVnEinvoiceMoveCorrection(models.AbstractModel):
+    """Fields and helpers of correction invoices on ``account.move``. It overrides nothing: the Odoo
+    methods of ``account.move`` (posting, reset, cancel, reverse, write) call these helpers."""
 
-    l10n_vn_einvoice_adjust_what = fields.Selection(
-        ADJUST_WHAT, string='Adjusted', copy=False,
-        help='On an adjustment invoice: what this line adjusts on the original invoice.')
-
-
-class AccountMove(models.Model):
-    _inherit = 'account.move'
+    _name = 'l10n_vn_einvoice.move.correction'
+    _description = 'E-invoice corrections (invoice feature)'
 
     l10n_vn_einvoice_relation = fields.Selection(
         RELATIONS, string='Corrects by', readonly=True, copy=False, index=True,
@@ -101,6 +100,8 @@ class AccountMove(models.Model):
     l10n_vn_einvoice_cancel_pending = fields.Boolean(
         string='Cancellation pending', compute='_compute_l10n_vn_einvoice_can_correct',
         help='Listed for cancellation in a 04/SS notice not yet accepted or rejected.')
+    l10n_vn_einvoice_notice_line_ids = fields.One2many('l10n_vn_einvoice.notice.line', 'move_id',
+                                                       string='04/SS notices', readonly=True)
 
     # ------------------------------------------------------------------
     # Computes
@@ -139,50 +140,28 @@ class AccountMove(models.Model):
             move.l10n_vn_einvoice_can_replace = issued and lifecycle.can(
                 move.l10n_vn_einvoice_state, lifecycle.Event.REPLACE, role)
 
-    @api.depends('l10n_vn_einvoice_accounting_only')
-    def _compute_l10n_vn_einvoice_applicable(self):
-        super()._compute_l10n_vn_einvoice_applicable()
-        for move in self.filtered('l10n_vn_einvoice_accounting_only'):
-            move.l10n_vn_einvoice_applicable = False
-
     def _l10n_vn_einvoice_agreements(self):
         self.ensure_one()
         return self.l10n_vn_einvoice_agreement_ids | self.l10n_vn_einvoice_agreement_id
 
     # ------------------------------------------------------------------
-    # Guards
+    # Guards (called by account.move's write, _post, button_draft and button_cancel)
     # ------------------------------------------------------------------
 
-    def write(self, vals):
-        if CORRECTION_LEGAL_FIELDS & set(vals) and not self.env.context.get('l10n_vn_einvoice_internal'):
+    def _l10n_vn_einvoice_correction_check_write(self, vals):
+        if CORRECTION_LEGAL_FIELDS & set(vals):
             if issued := self.filtered('l10n_vn_einvoice_number'):
                 raise UserError(_('E-invoice %s is issued: what it corrects can no longer be changed.',
                                   issued[0].l10n_vn_einvoice_name))
-        return super().write(vals)
 
-    def _post(self, soft=True):
-        deleted = self.filtered(lambda m: m.l10n_vn_einvoice_state == lifecycle.State.DELETE.value)
-        posted = super()._post(soft=soft)
-        for move in (posted & deleted).filtered('l10n_vn_einvoice_applicable'):
+    def _l10n_vn_einvoice_prepare_again(self):
+        """DELETE → CREATED: an invoice whose prepared e-invoice was deleted is posted again."""
+        for move in self.filtered('l10n_vn_einvoice_applicable'):
             state, sign = lifecycle.transition(move.l10n_vn_einvoice_state, lifecycle.Event.PREPARE,
                                                move.l10n_vn_einvoice_sign_status or 'NOSIGN')
             move.with_context(l10n_vn_einvoice_internal=True).write({
                 'l10n_vn_einvoice_state': state.value, 'l10n_vn_einvoice_sign_status': sign.value,
                 'l10n_vn_einvoice_error': False})
-        return posted
-
-    def button_draft(self):
-        prepared = self.filtered(lambda m: m.l10n_vn_einvoice_state == lifecycle.State.CREATED.value)
-        res = super().button_draft()
-        prepared._l10n_vn_einvoice_delete_prepared()
-        return res
-
-    def button_cancel(self):
-        prepared = self.filtered(lambda m: m.l10n_vn_einvoice_state == lifecycle.State.CREATED.value)
-        res = super().button_cancel()
-        prepared.filtered(lambda m: m.l10n_vn_einvoice_state == lifecycle.State.CREATED.value
-                          )._l10n_vn_einvoice_delete_prepared()
-        return res
 
     def _l10n_vn_einvoice_delete_prepared(self):
         """CREATED → DELETE: the prepared e-invoice was never issued (no number was taken, none is lost)."""
@@ -195,34 +174,18 @@ class AccountMove(models.Model):
             move.message_post(body=_('The prepared e-invoice was deleted: it was never issued, so no number was used. '
                                      'Posting the invoice again prepares a new one.'))
 
-    def action_reverse(self):
-        """A credit note of an issued e-invoice is an adjustment invoice: open the adjustment wizard."""
-        issued = self.filtered('l10n_vn_einvoice_number')
-        if issued:
-            if issued != self:
-                raise UserError(_('Reverse issued e-invoices apart from other entries.'))
-            problems = [p for move in issued for p in move._l10n_vn_einvoice_correction_problems(lifecycle.Event.ADJUST)]
-            if problems:
-                raise UserError('\n'.join(problems))
-            return issued._l10n_vn_einvoice_adjustment_action(decrease_all=True)
-        return super().action_reverse()
-
-    def button_request_cancel(self):
-        if self.l10n_vn_einvoice_applicable and self.l10n_vn_einvoice_state:
-            return self.action_l10n_vn_einvoice_correct()
-        return super().button_request_cancel()
+    def _l10n_vn_einvoice_credit_note_action(self):
+        """A credit note of issued e-invoices is an adjustment invoice: the adjustment wizard (Reverse)."""
+        if self != self.filtered('l10n_vn_einvoice_number'):
+            raise UserError(_('Reverse issued e-invoices apart from other entries.'))
+        problems = [p for move in self for p in move._l10n_vn_einvoice_correction_problems(lifecycle.Event.ADJUST)]
+        if problems:
+            raise UserError('\n'.join(problems))
+        return self._l10n_vn_einvoice_adjustment_action(decrease_all=True)
 
     # ------------------------------------------------------------------
     # The library document of a correction invoice
     # ------------------------------------------------------------------
-
-    def _l10n_vn_einvoice_role(self):
-        self.ensure_one()
-        if self.l10n_vn_einvoice_relation == 'adjustment':
-            return lifecycle.Role.ADJUSTMENT
-        if self.l10n_vn_einvoice_relation == 'replacement':
-            return lifecycle.Role.REPLACEMENT
-        return super()._l10n_vn_einvoice_role()
 
     def _l10n_vn_einvoice_as_related(self, relation):
         """This issued invoice as the target of ``TTHDLQuan`` (no note)."""
@@ -278,26 +241,23 @@ class AccountMove(models.Model):
             reference, kind=self.l10n_vn_einvoice_adjustment_kind, increase=any(a > 0 for a in amounts),
             decrease=any(a < 0 for a in amounts), whats=whats)
 
-    def _l10n_vn_einvoice_related(self):
+    def _l10n_vn_einvoice_correction_related(self):
+        """``TTHDLQuan`` of a correction invoice made with the wizards."""
         self.ensure_one()
-        if not self.l10n_vn_einvoice_relation:
-            return super()._l10n_vn_einvoice_related()
         reference = self._l10n_vn_einvoice_reference(
             self.l10n_vn_einvoice_origin_ids, self.l10n_vn_einvoice_relation,
             self.l10n_vn_einvoice_list_number, self.l10n_vn_einvoice_list_date)
         note = self.l10n_vn_einvoice_correction_note or self._l10n_vn_einvoice_default_note()
         return dataclasses.replace(reference, note=note[:255])
 
-    def _l10n_vn_einvoice_corrected(self):
+    def _l10n_vn_einvoice_correction_corrected(self):
         self.ensure_one()
-        if not self.l10n_vn_einvoice_relation:
-            return super()._l10n_vn_einvoice_corrected()
         event = (lifecycle.Event.ADJUST if self.l10n_vn_einvoice_relation == 'adjustment'
                  else lifecycle.Event.REPLACE)
         return [(origin, event) for origin in self.l10n_vn_einvoice_origin_ids]
 
-    def _l10n_vn_einvoice_buyer(self):
-        party = super()._l10n_vn_einvoice_buyer()
+    def _l10n_vn_einvoice_corrected_buyer(self, party):
+        """``party`` with the buyer data an information adjustment corrects."""
         changes = {key: value for key, value in (
             ('name', self.l10n_vn_einvoice_buyer_name), ('tax_code', self.l10n_vn_einvoice_buyer_vat),
             ('address', self.l10n_vn_einvoice_buyer_address), ('email', self.l10n_vn_einvoice_buyer_email),
@@ -308,25 +268,20 @@ class AccountMove(models.Model):
         """The buyer as written in the issued XML (the customer may have changed since)."""
         self.ensure_one()
         if self.l10n_vn_einvoice_xml_id:
-            from vn_einvoice.errors import EInvoiceError
-            from vn_einvoice.xml import parse_xml
-
             try:
                 return parse_xml(self.l10n_vn_einvoice_xml_id.raw).buyer
             except EInvoiceError:
                 pass
         return self._l10n_vn_einvoice_buyer()
 
-    def _l10n_vn_einvoice_lines(self, sign, negative='discount'):
+    def _l10n_vn_einvoice_correction_lines(self, sign, negative='discount'):
         """Correction invoices start with the legal note as a text line (TChat 4): "Điều chỉnh giảm … cho
         hóa đơn Mẫu số …" / "Thay thế cho hóa đơn …". Adjustment invoices: increases positive, decreases
         negative (amount, unit price, discount, VAT), quantities positive; an information adjustment has
         only text lines, no amounts."""
-        if not self.l10n_vn_einvoice_relation:
-            return super()._l10n_vn_einvoice_lines(sign, negative)
         note = (self.l10n_vn_einvoice_correction_note or self._l10n_vn_einvoice_default_note())
         lines = self._l10n_vn_einvoice_adjustment_lines(sign) if self.l10n_vn_einvoice_relation == 'adjustment' \
-            else super()._l10n_vn_einvoice_lines(sign, negative)
+            else self._l10n_vn_einvoice_plain_lines(sign, negative)
         if lines and lines[0].kind is doc.LineKind.NOTE and lines[0].name == note:
             return lines
         return (doc.Line(name=note[:500], kind=doc.LineKind.NOTE), *lines)
@@ -350,10 +305,9 @@ class AccountMove(models.Model):
                 lines.append(doc_line)
         return tuple(lines)
 
-    def _l10n_vn_einvoice_check(self):
-        errors = super()._l10n_vn_einvoice_check()
-        if not self.l10n_vn_einvoice_relation or not self.l10n_vn_einvoice_applicable:
-            return errors
+    def _l10n_vn_einvoice_correction_check(self):
+        """Problems of a correction invoice that prevent issuing it (translated)."""
+        errors = []
         origins = self.l10n_vn_einvoice_origin_ids
         if not origins:
             errors.append(_('This correction invoice is not linked to the e-invoice it corrects.'))
@@ -393,19 +347,16 @@ class AccountMove(models.Model):
                       name=self.l10n_vn_einvoice_name, notice=pending[0].notice_id.name)]
         return []
 
-    def _l10n_vn_einvoice_mark_issued(self, *args, **kwargs):
+    def _l10n_vn_einvoice_correction_after_issue(self):
         """Whatever the issuing mode: a replaced invoice's accounting is reversed, the originals say by whom."""
-        attachment = super()._l10n_vn_einvoice_mark_issued(*args, **kwargs)
-        if self.l10n_vn_einvoice_relation:
-            for origin in self.l10n_vn_einvoice_origin_ids:
-                if self.l10n_vn_einvoice_relation == 'replacement':
-                    origin._l10n_vn_einvoice_reverse_accounting(
-                        self.invoice_date, _('Replaced by e-invoice %s', self.l10n_vn_einvoice_name))
-                    body = _('Replaced by e-invoice %s.', self._get_html_link(title=self.l10n_vn_einvoice_name))
-                else:
-                    body = _('Adjusted by e-invoice %s.', self._get_html_link(title=self.l10n_vn_einvoice_name))
-                origin.message_post(body=body)
-        return attachment
+        for origin in self.l10n_vn_einvoice_origin_ids:
+            if self.l10n_vn_einvoice_relation == 'replacement':
+                origin._l10n_vn_einvoice_reverse_accounting(
+                    self.invoice_date, _('Replaced by e-invoice %s', self.l10n_vn_einvoice_name))
+                body = _('Replaced by e-invoice %s.', self._get_html_link(title=self.l10n_vn_einvoice_name))
+            else:
+                body = _('Adjusted by e-invoice %s.', self._get_html_link(title=self.l10n_vn_einvoice_name))
+            origin.message_post(body=body)
 
     def _l10n_vn_einvoice_reverse_accounting(self, date, reason):
         """Reverse the accounting of a replaced or cancelled e-invoice (reconciled, not an e-invoice)."""
@@ -520,3 +471,46 @@ class AccountMove(models.Model):
 
     def _l10n_vn_einvoice_html_list(self):
         return ', '.join(html_escape(m.l10n_vn_einvoice_name or m.display_name) for m in self)
+
+    # ------------------------------------------------------------------
+    # Notices 04/SS-HĐĐT
+    # ------------------------------------------------------------------
+
+    def action_l10n_vn_einvoice_new_notice(self):
+        """A draft 04/SS notice listing the selected issued e-invoices (list or form action)."""
+        moves = self.filtered('l10n_vn_einvoice_number')
+        if not moves:
+            raise UserError(_('Select issued e-invoices.'))
+        if len(moves.company_id) > 1:
+            raise UserError(_('Select e-invoices of one company.'))
+        notice = self.env['l10n_vn_einvoice.notice'].with_company(moves.company_id).create({
+            'company_id': moves.company_id.id,
+            'line_ids': [Command.create({'move_id': m.id, 'nature': '4'})
+                         for m in moves],
+        })
+        return {'type': 'ir.actions.act_window', 'res_model': notice._name, 'res_id': notice.id,
+                'view_mode': 'form', 'name': notice.name}
+
+    def _l10n_vn_einvoice_cancel_problems(self, allow_pending=None):
+        """Why this e-invoice cannot be cancelled (translated; empty: it can, per the law and its state)."""
+        self.ensure_one()
+        errors = []
+        role = self._l10n_vn_einvoice_role()
+        if not lifecycle.can(self.l10n_vn_einvoice_state or 'CREATED', lifecycle.Event.CANCEL, role):
+            errors.append(_('E-invoice %(name)s cannot be cancelled: %(reason)s.', name=self.l10n_vn_einvoice_name,
+                            reason=str(lifecycle.TransitionError(self.l10n_vn_einvoice_state or 'CREATED',
+                                                                 lifecycle.Event.CANCEL, role))))
+            return errors
+        if not self.l10n_vn_einvoice_series_id.is_coded:
+            errors.append(_('E-invoice %s has no tax authority code (symbol K…): since Decree 70/2025 it is corrected '
+                            'by adjustment or replacement, not cancelled.', self.l10n_vn_einvoice_name))
+        if self.is_move_sent:
+            errors.append(_('E-invoice %s was sent to the buyer: since Decree 70/2025 it is corrected by adjustment '
+                            'or replacement, not cancelled.', self.l10n_vn_einvoice_name))
+        pending = self.l10n_vn_einvoice_notice_line_ids.filtered(
+            lambda l: l.nature == '1' and l.notice_id.state in ('draft', 'signed', 'sent')
+            and l.notice_id != allow_pending)
+        if pending:
+            errors.append(_('E-invoice %(name)s is already in cancellation notice %(notice)s.',
+                            name=self.l10n_vn_einvoice_name, notice=pending[0].notice_id.name))
+        return errors
