@@ -2,6 +2,7 @@
 
 The PDF is built from the SIGNED XML attached to the invoice (``parse_xml``), not from the Odoo
 record, so that it shows exactly what was signed; the signature box comes from verifying that XML.
+How it is printed (labels, amounts, lines, signature boxes) is ``tools/einvoice_display.py``.
 """
 
 import base64
