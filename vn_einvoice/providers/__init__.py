@@ -30,6 +30,7 @@ from .base import (
     UsageRow,
 )
 from .http import RetryPolicy, Timeouts
+from .sinvoice_wire import files_in_zip, xml_in_zip
 from .viettel import ViettelSInvoice
 
 PROVIDERS: dict[str, type[Provider]] = {
@@ -47,5 +48,6 @@ __all__ = [
     "PROVIDERS", "BatchEntry", "BatchItem", "BatchResult", "CustomField", "DraftResult", "FileKind", "FileResult",
     "InvoicePage", "InvoiceRef", "IssueResult", "ListedInvoice", "PaymentResult", "Provider", "ProviderAuthError",
     "ProviderError", "ProviderNotSupported", "ProviderRefused", "ProviderUnavailable", "ProviderUnknownOutcome",
-    "RetryPolicy", "TemplateInfo", "Timeouts", "UsageRow", "ViettelSInvoice", "get_provider",
+    "RetryPolicy", "TemplateInfo", "Timeouts", "UsageRow", "ViettelSInvoice", "files_in_zip", "get_provider",
+    "xml_in_zip",
 ]

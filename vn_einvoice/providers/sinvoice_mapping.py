@@ -38,9 +38,8 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 
 from ..amounts import complete, compute_breakdown, compute_totals, round_amount
 from ..codes import (
@@ -48,7 +47,6 @@ from ..codes import (
     FIVE,
     KCT,
     KKKNT,
-    LEGACY_LETTERS,
     TEN,
     ZERO,
     Regime,
@@ -73,14 +71,35 @@ from ..document import (
     Totals,
 )
 from ..errors import Problem, ValidationError
+from ..words import amount_in_words
+from .sinvoice_wire import (
+    CODE,
+    LINE_EXTRA_KEYS,
+    METADATA_KEYS,
+    PARTY_BLOCKS,
+    PARTY_FIELDS,
+    PAYMENT_TYPE,
+    SUMMARY_AMOUNTS,
+    SUMMARY_OPTIONAL,
+    TEMPLATE_CODE_RE,
+    body_time,
+    in_gmt7,
+    join_invoice_no,
+    json_equal,
+    json_flag,
+    ms,
+    num,
+    num_text,
+    plain,
+    short_template,
+    split_invoice_no,
+)
 
 __all__ = [
     "ID_TYPES", "META", "META_KEYS", "SELECTION", "TAX_CODES", "from_sinvoice", "split_invoice_no", "to_sinvoice",
 ]
 
 META = "sinvoice"
-GMT7 = timezone(timedelta(hours=7))
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 TAX_CODES: dict[int, TaxRate] = {-2: KCT, -1: KKKNT, 0: ZERO, 5: FIVE, 8: EIGHT, 10: TEN}
 SELECTION: dict[int, LineKind] = {1: LineKind.GOODS, 2: LineKind.NOTE, 3: LineKind.DISCOUNT, 4: LineKind.GOODS}
@@ -89,7 +108,6 @@ ADJUSTMENT_TYPES: dict[str, RelationKind | None] = {
     "1": None, "3": RelationKind.REPLACEMENT, "5": RelationKind.ADJUSTMENT,
 }
 MONEY, INFORMATION = "1", "2"
-LINE_EXTRA_KEYS = ("itemNote", "batchNo", "expDate")  # itemInfo keys kept in Line.extra
 
 META_KEYS = {
     "transaction_uuid": "generalInvoiceInfo.transactionUuid; re-sent only while the invoice is unchanged",
@@ -107,74 +125,8 @@ META_KEYS = {
     "meter_reading": "meterReading, as read (electricity/water indexes)",
 }
 
-_VIETTEL_TEMPLATE_RE = re.compile(r"^([1-9])/\w+$")  # TT78 template code of SInvoice: "1/001"
-_NUMBERED_RE = re.compile(rf"^((?:\d{{2}})?[{LEGACY_LETTERS}]{{2}}/\d{{2}}[ETP]|[CK]\d{{2}}[A-Z]{{3}})(\d+)$")
-_CODE = r"[A-Za-z0-9/]+"
-_EMAIL = r"[_A-Za-z0-9\-+]+(\.[_A-Za-z0-9-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9]+)*(\.[A-Za-z]{2,})"
-
 
 # --- small conversions ----------------------------------------------------------------------------
-
-
-def _num(value) -> int | float:
-    value = Decimal(value)
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def _plain(value):
-    """JSON-ready copy: Decimals become numbers."""
-    if isinstance(value, Decimal):
-        return _num(value)
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _same(a, b) -> bool:
-    """JSON equality where 1 == 1.0 but true != 1."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, (int, float, Decimal)) and isinstance(b, (int, float, Decimal)):
-        return Decimal(str(a)) == Decimal(str(b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and a == b
-
-
-def _ms(moment: date | datetime) -> int:
-    """Epoch milliseconds; a date is midnight GMT+7, a naive datetime is in GMT+7."""
-    if not isinstance(moment, datetime):
-        moment = datetime.combine(moment, time(), GMT7)
-    elif moment.tzinfo is None:
-        moment = moment.replace(tzinfo=GMT7)
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
-
-
-def _instant(value) -> datetime:
-    """An instant in GMT+7 from epoch ms or one of the string forms the seed lists; ValueError if none."""
-    if isinstance(value, bool) or value is None:
-        raise ValueError(value)
-    text = str(value).strip()
-    if re.fullmatch(r"-?\d+(\.0*)?", text):
-        return (_EPOCH + timedelta(milliseconds=int(Decimal(text)))).astimezone(GMT7)
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return datetime.combine(date.fromisoformat(text), time(), GMT7)
-    moment = None
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            moment = datetime.strptime(text, fmt)
-            break
-        except ValueError:
-            continue
-    if moment is None:
-        moment = parsedate_to_datetime(text)  # "EEE, dd MMM yyyy HH:mm:ss zzz"; ValueError if not
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=GMT7)
-    return moment.astimezone(GMT7)
 
 
 def _date_or_instant(moment: datetime) -> date | datetime:
@@ -185,7 +137,7 @@ def _str(value) -> str:
     if value is None:
         return ""
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        return str(_num(value))
+        return str(num(value))
     return str(value)
 
 
@@ -203,23 +155,7 @@ def _tax_code(rate: TaxRate, path: str, problems: list[Problem]):
     if rate.percent is None:
         problems.append(Problem(path, f"{rate} has no percentage: SInvoice needs a number (e.g. KHAC:3.5%)"))
         return None
-    return _num(rate.percent)
-
-
-def _split_number(text: str) -> tuple[str, str]:
-    """'AA/17E0003470' → ('AA/17E', '0003470'); 'K24TUT01' → ('K24TUT', '01'); else ('', text)."""
-    m = _NUMBERED_RE.match(text)
-    return (m.group(1), m.group(2)) if m else ("", text)
-
-
-split_invoice_no = _split_number  # public name, for the provider client
-
-
-def _numbered(symbol: str, number: str) -> str:
-    """SInvoice's invoice number: series + number, 7 digits for a legacy series (AA/17E0003470)."""
-    if "/" in symbol and number.isdigit():
-        number = number.zfill(7)
-    return f"{symbol}{number}"
+    return num(rate.percent)
 
 
 def _phone(value: str) -> str:
@@ -267,18 +203,17 @@ class _Reader:
         return None if d is None else int(d)
 
     def flag(self, value, path: str) -> bool | None:
-        if value is None or isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        self.fail(path, f"{value!r} is not true or false")
-        return None
+        if value is None:
+            return None
+        if (flag := json_flag(value, strip=False)) is None:
+            self.fail(path, f"{value!r} is not true or false")
+        return flag
 
     def instant(self, value, path: str) -> datetime | None:
         if value is None or value == "":
             return None
         try:
-            return _instant(value)
+            return body_time(value)
         except (ValueError, TypeError, OverflowError):
             self.fail(path, f"{value!r} is not a date: expected epoch milliseconds (e.g. 1517301625626)")
             return None
@@ -314,7 +249,7 @@ def _load(data) -> dict:
         raise ValidationError.at("", "a commonInvoiceInput must be a JSON object")
     if "commonInvoiceInputs" in data and "generalInvoiceInfo" not in data:
         raise ValidationError.at("commonInvoiceInputs", "a batch: read each element of commonInvoiceInputs")
-    return _plain(copy.deepcopy(data))
+    return plain(copy.deepcopy(data))
 
 
 def _read_line(r: _Reader, item, path: str, kind: LineKind | None = None) -> Line:
@@ -406,7 +341,7 @@ def from_sinvoice(data: dict | str | bytes, *, issue_date: date | None = None) -
     template = _str(g.get("templateCode"))
     if not template:
         r.fail(gp + "templateCode", "required")
-    elif m := _VIETTEL_TEMPLATE_RE.match(template):
+    elif m := TEMPLATE_CODE_RE.match(template):
         meta["template_code"], template = template, m.group(1)
     symbol = _str(g.get("invoiceSeries"))
     if template:
@@ -431,7 +366,7 @@ def from_sinvoice(data: dict | str | bytes, *, issue_date: date | None = None) -
 
     number = None
     if invoice_no := _str(g.get("invoiceNo")):
-        rest = invoice_no[len(symbol):] if symbol and invoice_no.startswith(symbol) else _split_number(invoice_no)[1]
+        rest = invoice_no[len(symbol):] if symbol and invoice_no.startswith(symbol) else split_invoice_no(invoice_no)[1]
         number = int(rest) if rest.isdigit() else None
 
     adjustment = _str(g.get("adjustmentType")) or "1"
@@ -448,9 +383,9 @@ def from_sinvoice(data: dict | str | bytes, *, issue_date: date | None = None) -
     note = _str(g.get("invoiceNote"))
     related = None
     if relation is not None:
-        orig_symbol, orig_number = _split_number(_str(g.get("originalInvoiceId")))
+        orig_symbol, orig_number = split_invoice_no(_str(g.get("originalInvoiceId")))
         orig_template = _str(g.get("originalTemplateCode"))
-        if m := _VIETTEL_TEMPLATE_RE.match(orig_template):
+        if m := TEMPLATE_CODE_RE.match(orig_template):
             meta["original_template_code"], orig_template = orig_template, m.group(1)
         orig_at = r.instant(g.get("originalInvoiceIssueDate"), gp + "originalInvoiceIssueDate")
         related = RelatedInvoice(
@@ -526,8 +461,6 @@ def from_sinvoice(data: dict | str | bytes, *, issue_date: date | None = None) -
     }
     totals = None
     if None not in core.values():
-        from ..words import amount_in_words
-
         totals = Totals(
             total_before_tax=core["totalAmountWithoutTax"], total_tax=core["totalTaxAmount"],
             total=core["totalAmountWithTax"],
@@ -618,7 +551,7 @@ def _residue(raw, built) -> dict:
         elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and path:
             for i, (x, y) in enumerate(zip(a, b)):
                 walk(x, y, path + (i,))
-        elif not _same(a, b):
+        elif not json_equal(a, b):
             out[path] = {"raw": a, "derived": b}
 
     walk(raw, built, ())
@@ -648,7 +581,7 @@ def _apply_residue(body: dict, invoice: Invoice) -> None:
         if not isinstance(node, (dict, list)):
             continue
         present = key in node if isinstance(node, dict) else 0 <= key < len(node)
-        if present != ("derived" in entry) or (present and not _same(node[key], entry["derived"])):
+        if present != ("derived" in entry) or (present and not json_equal(node[key], entry["derived"])):
             continue  # the mapping now writes something else here: it wins
         if "raw" in entry:
             node[key] = copy.deepcopy(entry["raw"])
@@ -720,7 +653,7 @@ def _template_code(template: str, known: str | None, path: str, problems: list[P
     except ValidationError as e:
         problems.extend(Problem(path, p.message) for p in e.problems)
         return template
-    if known and _VIETTEL_TEMPLATE_RE.match(known) and known[0] == template:
+    if known and TEMPLATE_CODE_RE.match(known) and known[0] == template:
         return known
     problems.append(Problem(path, f"SInvoice needs its own template code for template {template!r} "
                                   f"(such as '{template}/001'): pass template_code="))
@@ -763,24 +696,22 @@ def _general(inv: Invoice, o: _Options, problems: list[Problem]) -> dict:
     if inv.symbol:
         g["invoiceSeries"] = inv.symbol
     if inv.number is not None:
-        g["invoiceNo"] = _numbered(inv.symbol, str(inv.number))
+        g["invoiceNo"] = join_invoice_no(inv.symbol, str(inv.number))
     if o.transaction_uuid:
         g["transactionUuid"] = o.transaction_uuid
     issued = o.issued_at
-    if isinstance(issued, datetime) and issued.tzinfo is None:
-        issued = issued.replace(tzinfo=GMT7)
-    if issued is not None and issued.astimezone(GMT7).date() != inv.issue_date:
+    if issued is not None and in_gmt7(issued).date() != inv.issue_date:
         issued = None  # a stale instant (the date was changed): midnight of the date
-    g["invoiceIssuedDate"] = _ms(issued or inv.issue_date)
+    g["invoiceIssuedDate"] = ms(issued or inv.issue_date)
     g["currencyCode"] = inv.currency
     if inv.exchange_rate is not None:
-        g["exchangeRate"] = _num(inv.exchange_rate)
+        g["exchangeRate"] = num(inv.exchange_rate)
         if inv.exchange_rate <= 0 or inv.exchange_rate != round(inv.exchange_rate, 2):
             problems.append(Problem(gp + "exchangeRate", f"{inv.exchange_rate} must be positive, with at most 2 decimals"))
     elif inv.is_foreign_currency:
         problems.append(Problem(gp + "exchangeRate", f"required for an invoice in {inv.currency}"))
     rel = inv.related
-    original_id = _numbered(rel.symbol, rel.number) if rel is not None and rel.number else ""
+    original_id = join_invoice_no(rel.symbol, rel.number) if rel is not None and rel.number else ""
     note = o.invoice_note
     if rel is not None:
         verb = "Thay thế" if rel.relation is RelationKind.REPLACEMENT else "Điều chỉnh"
@@ -797,7 +728,7 @@ def _general(inv: Invoice, o: _Options, problems: list[Problem]) -> dict:
         if not rel.number:
             problems.append(Problem(gp + "originalInvoiceId", "the number of the corrected invoice is required"))
         if rel.issue_date is not None:
-            g["originalInvoiceIssueDate"] = _ms(rel.issue_date)
+            g["originalInvoiceIssueDate"] = ms(rel.issue_date)
         else:
             problems.append(Problem(gp + "originalInvoiceIssueDate", "the date of the corrected invoice is required"))
         if rel.template:
@@ -813,7 +744,7 @@ def _general(inv: Invoice, o: _Options, problems: list[Problem]) -> dict:
             problems.append(Problem(gp + "additionalReferenceDesc",
                                     "the agreement (biên bản) is required: pass agreement_name="))
         if o.agreement_date is not None:
-            g["additionalReferenceDate"] = _ms(o.agreement_date)
+            g["additionalReferenceDate"] = ms(o.agreement_date)
         else:
             problems.append(Problem(gp + "additionalReferenceDate",
                                     "the agreement date is required: pass agreement_date="))
@@ -889,7 +820,7 @@ def _item(ln: Line, i: int, money: bool, currency: str, problems: list[Problem])
     for key, value in (("unitPrice", ln.unit_price), ("quantity", ln.quantity),
                        ("itemTotalAmountWithoutTax", ln.amount)):
         if value is not None:
-            it[key] = _num(abs(value))
+            it[key] = num(abs(value))
     if ln.tax_rate is not None:
         code = _tax_code(ln.tax_rate, f"{path}.taxPercentage", problems)
         if code is not None:
@@ -899,17 +830,17 @@ def _item(ln: Line, i: int, money: bool, currency: str, problems: list[Problem])
         percent = ln.tax_rate.percent if ln.tax_rate is not None and ln.tax_rate.is_taxed else None
         tax = round_amount(ln.amount * percent / 100, currency) if percent is not None else Decimal(0)
     if tax is not None:
-        it["taxAmount"] = _num(abs(tax))
+        it["taxAmount"] = num(abs(tax))
     if money and ln.kind is not LineKind.NOTE:
         if tax is not None:
-            it["adjustmentTaxAmount"] = _num(abs(tax))
+            it["adjustmentTaxAmount"] = num(abs(tax))
         it["isIncreaseItem"] = increase
     elif ln.kind is LineKind.DISCOUNT or not increase:
         it["isIncreaseItem"] = increase
     if ln.discount_rate is not None:
-        it["discount"] = _num(ln.discount_rate)
+        it["discount"] = num(ln.discount_rate)
     if ln.discount_amount is not None:
-        it["itemDiscount"] = _num(abs(ln.discount_amount))
+        it["itemDiscount"] = num(abs(ln.discount_amount))
     for ef in ln.extra:
         if ef.name in LINE_EXTRA_KEYS:
             it[ef.name] = ef.value
@@ -931,13 +862,13 @@ def _metadata(inv: Invoice, o: _Options, problems: list[Problem]) -> list[dict]:
                                     "custom_fields= (the answer of getCustomFields)"))
         if ef.type == "numeric":
             try:
-                entry["numberValue"] = _num(to_decimal(ef.value, path)) if ef.value != "" else None
+                entry["numberValue"] = num(to_decimal(ef.value, path)) if ef.value != "" else None
             except ValidationError:
                 problems.append(Problem(f"{path}.numberValue", f"{ef.value!r} is not a number"))
             entry["valueType"] = "number"
         elif ef.type in ("date", "dateTime"):
             try:
-                entry["dateValue"] = str(_ms(_instant(ef.value))) if ef.value != "" else None
+                entry["dateValue"] = str(ms(body_time(ef.value))) if ef.value != "" else None
             except (ValueError, TypeError):
                 problems.append(Problem(f"{path}.dateValue", f"{ef.value!r} is not a date"))
             entry["valueType"] = "date"
@@ -956,22 +887,22 @@ def _summary(inv: Invoice, money: bool, problems: list[Problem]) -> dict:
         problems.append(Problem("summarizeInfo", "negative totals are only possible on a money adjustment"))
     lines = sum((ln.signed_amount for ln in inv.lines if ln.counts_in_totals), Decimal(0))
     s: dict = {
-        "sumOfTotalLineAmountWithoutTax": _num(abs(lines)),
-        "totalAmountWithoutTax": _num(abs(t.total_before_tax)),
-        "totalTaxAmount": _num(abs(t.total_tax)),
-        "totalAmountWithTax": _num(abs(t.total)),
+        "sumOfTotalLineAmountWithoutTax": num(abs(lines)),
+        "totalAmountWithoutTax": num(abs(t.total_before_tax)),
+        "totalTaxAmount": num(abs(t.total_tax)),
+        "totalAmountWithTax": num(abs(t.total)),
     }
     if inv.is_foreign_currency:
-        s["totalAmountWithTaxFrn"] = _num(abs(t.total))
+        s["totalAmountWithTaxFrn"] = num(abs(t.total))
     if t.total_in_words:
         s["totalAmountWithTaxInWords"] = t.total_in_words
     if money:
         s["isTotalAmountPos"] = t.total >= 0
         s["isTotalTaxAmountPos"] = t.total_tax >= 0
         s["isTotalAmtWithoutTaxPos"] = t.total_before_tax >= 0
-    s["discountAmount"] = _num(abs(t.total_discount or 0))
+    s["discountAmount"] = num(abs(t.total_discount or 0))
     if t.total_other_deduction is not None:
-        s["settlementDiscountAmount"] = _num(abs(t.total_other_deduction))
+        s["settlementDiscountAmount"] = num(abs(t.total_other_deduction))
     if len(inv.tax_breakdown) == 1:
         code = _tax_code(inv.tax_breakdown[0].rate, "taxBreakdowns[0].taxPercentage", [])
         if code is not None:
@@ -986,9 +917,9 @@ def _breakdown(inv: Invoice, money: bool, problems: list[Problem]) -> list[dict]
     for j, b in enumerate(inv.tax_breakdown):
         path = f"taxBreakdowns[{j}]"
         row: dict = {"taxPercentage": _tax_code(b.rate, f"{path}.taxPercentage", problems),
-                     "taxableAmount": _num(abs(b.taxable_amount))}
+                     "taxableAmount": num(abs(b.taxable_amount))}
         if b.tax_amount is not None:
-            row["taxAmount"] = _num(abs(b.tax_amount))
+            row["taxAmount"] = num(abs(b.tax_amount))
         if money:
             row["taxableAmountPos"] = b.taxable_amount >= 0
             row["taxAmountPos"] = (b.tax_amount or 0) >= 0
@@ -1044,43 +975,37 @@ def _validate(body: dict, issue_date: date, problems: list[Problem]) -> None:
         value = obj.get(key)
         if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
             return
-        text = f"{Decimal(str(value)).normalize():f}"
+        text = num_text(value)
         if value < 0 or len(text) > digits:
             problems.append(Problem(f"{path}.{key}", f"{text}: at most {digits} characters and not negative "
                                     "(the direction goes in isIncreaseItem / …Pos)"))
 
     g, gp = body.get("generalInvoiceInfo") or {}, "generalInvoiceInfo"
     for key, required, size, pattern, minimum in (
-        ("invoiceType", True, 50, _CODE, 0), ("templateCode", True, 20, _CODE, 0),
-        ("invoiceSeries", False, 6, _CODE, 6), ("invoiceIssuedDate", True, None, None, 0),
+        ("invoiceType", True, 50, CODE, 0), ("templateCode", True, 20, CODE, 0),
+        ("invoiceSeries", False, 6, CODE, 6), ("invoiceIssuedDate", True, None, None, 0),
         ("currencyCode", True, 3, "[A-Z]{3}", 0), ("adjustmentType", True, 1, "[135]", 0),
-        ("invoiceNo", False, 13, _CODE, 7), ("invoiceNote", False, 400, None, 0),
+        ("invoiceNo", False, 13, CODE, 7), ("invoiceNote", False, 400, None, 0),
         ("adjustmentInvoiceType", False, 1, "[12]", 0), ("additionalReferenceDesc", False, 225, None, 0),
-        ("paymentType", False, 30, r"[a-zA-Z0-9\-_./]+", 0), ("paymentTypeName", False, 100, None, 0),
+        ("paymentType", False, 30, PAYMENT_TYPE, 0), ("paymentTypeName", False, 100, None, 0),
         ("buyerIdType", False, 1, "[123]", 0), ("buyerIdNo", False, 20, None, 0),
         ("transactionUuid", False, 36, None, 0),
     ):
         check(g, gp, key, required, size, pattern, minimum)
     if g.get("adjustmentType") in ("3", "5"):
-        check(g, gp, "originalInvoiceId", True, 13, _CODE, 7)
+        check(g, gp, "originalInvoiceId", True, 13, CODE, 7)
         for key in ("originalInvoiceIssueDate", "additionalReferenceDesc", "additionalReferenceDate", "invoiceNote"):
             check(g, gp, key, True)
         if g.get("adjustmentType") == "5":
             check(g, gp, "adjustmentInvoiceType", True)
     if g.get("templateCode") and g.get("invoiceSeries"):
-        template = _VIETTEL_TEMPLATE_RE.sub(r"\1", _str(g["templateCode"]))
+        template = short_template(_str(g["templateCode"]))
         for problem in check_template_symbol(template, _str(g["invoiceSeries"]), issue_date):
             problems.append(Problem(f"{gp}.{'invoiceSeries' if problem.path == 'KHHDon' else 'templateCode'}",
                                     problem.message))
-    for block, role, required in (("buyerInfo", "buyer", ("Name", "AddressLine")),
-                                  ("sellerInfo", "seller", ("LegalName", "TaxCode", "AddressLine"))):
+    for block, role, required in PARTY_BLOCKS:
         obj = body.get(block) or {}
-        for key, size, pattern in (
-            ("Name", 255, None), ("LegalName", 255, None), ("TaxCode", 20, None), ("AddressLine", 255, None),
-            ("PhoneNumber", 20, r"\d+"), ("FaxNumber", 20, r"\d+"), ("Email", 50, _EMAIL),
-            ("BankName", 100, None), ("BankAccount", 20, None), ("DistrictName", 50, None),
-            ("CityName", 25, None), ("CountryCode", 15, None),
-        ):
+        for key, size, pattern in PARTY_FIELDS:
             check(obj, block, role + key, key in required, size, pattern)
     if not body.get("payments"):
         problems.append(Problem("payments[0].paymentMethodName", "required"))
@@ -1109,11 +1034,10 @@ def _validate(body: dict, issue_date: date, problems: list[Problem]) -> None:
             amount(it, path, key)
     s = body.get("summarizeInfo") or {}
     info = g.get("adjustmentType") == "5" and g.get("adjustmentInvoiceType") == INFORMATION
-    for key, digits in (("sumOfTotalLineAmountWithoutTax", 13), ("totalAmountWithoutTax", 15),
-                        ("totalTaxAmount", 13), ("totalAmountWithTax", 13), ("discountAmount", 13)):
+    for key, digits in SUMMARY_AMOUNTS:
         check(s, "summarizeInfo", key, not info)
         amount(s, "summarizeInfo", key, digits)
-    for key in ("totalAmountWithTaxFrn", "settlementDiscountAmount"):
+    for key in SUMMARY_OPTIONAL:
         amount(s, "summarizeInfo", key)
     check(s, "summarizeInfo", "totalAmountWithTaxInWords", size=255)
     for j, row in enumerate(body.get("taxBreakdowns") or []):
@@ -1121,7 +1045,7 @@ def _validate(body: dict, issue_date: date, problems: list[Problem]) -> None:
             amount(row, f"taxBreakdowns[{j}]", key)
         check(row, f"taxBreakdowns[{j}]", "taxExemptionReason", size=255)
     for k, entry in enumerate(body.get("metadata") or []):
-        for key in ("invoiceCustomFieldId", "keyTag", "valueType", "keyLabel"):
+        for key in METADATA_KEYS:
             check(entry, f"metadata[{k}]", key, True)
 
 
@@ -1163,11 +1087,9 @@ def to_sinvoice(
         "agreement_name": agreement_name, "agreement_date": agreement_date, "payment_status": payment_status,
         "custom_fields": custom_fields,
     }
-    if issued_at is not None:
-        moment = issued_at if issued_at.tzinfo else issued_at.replace(tzinfo=GMT7)
-        if moment.astimezone(GMT7).date() != invoice.issue_date:
-            problems.append(Problem("generalInvoiceInfo.invoiceIssuedDate", f"issued_at {issued_at} is not on "
-                                    f"the issue date {invoice.issue_date:%d/%m/%Y} (GMT+7)"))
+    if issued_at is not None and in_gmt7(issued_at).date() != invoice.issue_date:
+        problems.append(Problem("generalInvoiceInfo.invoiceIssuedDate", f"issued_at {issued_at} is not on "
+                                f"the issue date {invoice.issue_date:%d/%m/%Y} (GMT+7)"))
     body = _build(invoice, _options(invoice, kw, problems), problems)
     checked: list[Problem] = []
     _validate(body, invoice.issue_date, checked)

@@ -27,15 +27,11 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import io
-import re
 import threading
 import time
-import zipfile
 from collections.abc import MutableMapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import date, datetime
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -65,41 +61,36 @@ from .base import (
     UsageRow,
 )
 from .http import HttpSession, RetryPolicy, Timeouts
-from .sinvoice_mapping import split_invoice_no, to_sinvoice
+from .sinvoice_mapping import to_sinvoice
+from .sinvoice_wire import (
+    BAD_REQUEST_RE,
+    GMT7,
+    LOGIN_PATHS,
+    PATHS,
+    V2_PREFIX,
+    answer_flag,
+    answer_time,
+    business_error,
+    day_text,
+    decode_file,
+    envelope_error,
+    invoice_number,
+    ms,
+    read_status,
+    succeeded,
+    text_date,
+    xml_in_zip,
+)
 
 __all__ = ["ERROR_EXPLANATIONS", "PATHS", "ViettelSInvoice", "explain"]
 
-GMT7 = timezone(timedelta(hours=7))
 DEFAULT_TIMEOUTS = Timeouts(connect=10.0, read=60.0)  # Viettel recommends 60–90 s
 DEFAULT_RETRY = RetryPolicy()
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
-PRODUCTION_URL = "https://api-vinvoice.viettel.vn/services/einvoiceapplication/api/"
-PRODUCTION_LOGIN_URL = "https://api-vinvoice.viettel.vn/auth/login"
+PRODUCTION_URL = f"https://api-vinvoice.viettel.vn{V2_PREFIX}/"
+PRODUCTION_LOGIN_URL = f"https://api-vinvoice.viettel.vn{LOGIN_PATHS[0]}"
 LEGACY_URL = "https://api-sinvoice.viettel.vn:443/"  # seed 001 "Link API" (Basic)
 LEGACY_TEST_URL = "https://demo-sinvoice.viettel.vn:8443/"  # seed 001 "Link test" (Basic)
-
-# Operation → path under the base URL (seed 001 §1.1.x; the last four from the current API).
-PATHS = {
-    "createInvoice": "InvoiceAPI/InvoiceWS/createInvoice/{tax}",  # 1.1.1
-    "getInvoiceRepresentationFile": "InvoiceAPI/InvoiceUtilsWS/getInvoiceRepresentationFile",  # 1.1.2
-    "getInvoiceFilePortal": "InvoiceAPI/InvoiceUtilsWS/getInvoiceFilePortal",  # 1.1.3
-    "createExchangeInvoiceFile": "InvoiceAPI/InvoiceWS/createExchangeInvoiceFile",  # 1.1.4
-    "cancelTransactionInvoice": "InvoiceAPI/InvoiceWS/cancelTransactionInvoice",  # 1.1.5
-    "getInvoices": "InvoiceAPI/InvoiceUtilsWS/getInvoices/{tax}",  # 1.1.6
-    "getCustomFields": "InvoiceAPI/InvoiceWS/getCustomFields",  # 1.1.7
-    "createOrUpdateInvoiceDraft": "InvoiceAPI/InvoiceWS/createOrUpdateInvoiceDraft/{tax}",  # 1.1.8
-    "createBatchInvoice": "InvoiceAPI/InvoiceWS/createBatchInvoice/{tax}",  # 1.1.9
-    "updateTaxDeclaration": "InvoiceAPI/InvoiceUtilsWS/updateTaxDeclaration",  # 1.1.10
-    "getProvidesStatusUsingInvoice": "InvoiceAPI/InvoiceUtilsWS/getProvidesStatusUsingInvoice",  # 1.1.11
-    "getListInvoiceDataControl": "InvoiceAPI/InvoiceUtilsWS/getListInvoiceDataControl",  # 1.1.12
-    "sendHtmlMailProcess": "InvoiceAPI/InvoiceUtilsWS/sendHtmlMailProcess",  # 2.1.13
-    "searchInvoiceByTransactionUuid": "InvoiceAPI/InvoiceWS/searchInvoiceByTransactionUuid",
-    "updatePaymentStatus": "InvoiceAPI/InvoiceWS/updatePaymentStatus",
-    "cancelPaymentStatus": "InvoiceAPI/InvoiceWS/cancelPaymentStatus",
-    "getAllInvoiceTemplates": "InvoiceAPI/InvoiceUtilsWS/getAllInvoiceTemplates",
-    "createInvoiceDraftPreview": "InvoiceAPI/InvoiceUtilsWS/createInvoiceDraftPreview/{tax}",
-}
 
 # Plain words for an accountant: code → (English, Vietnamese).
 ERROR_EXPLANATIONS: dict[str, tuple[str, str]] = {
@@ -199,7 +190,6 @@ ERROR_EXPLANATIONS: dict[str, tuple[str, str]] = {
 ERROR_EXPLANATIONS["invalid_grant"] = ERROR_EXPLANATIONS["UNAUTHORIZED"]
 ERROR_EXPLANATIONS["error.http.401"] = ERROR_EXPLANATIONS["UNAUTHORIZED"]
 
-_BAD_REQUEST_RE = re.compile(r"^BAD_REQUEST_(.+?)_(REQUIRED|MAX_LENGTH|MIN_LENGTH|LENGTH_INVALID|INVALID)$")
 _PROBLEM = {
     "REQUIRED": ("is missing", "bị thiếu"), "MAX_LENGTH": ("is too long", "quá dài"),
     "MIN_LENGTH": ("is too short", "quá ngắn"), "LENGTH_INVALID": ("has a wrong length", "sai độ dài"),
@@ -211,7 +201,7 @@ def explain(code: str, description: str = "") -> tuple[str, str]:
     """Plain-language (English, Vietnamese) explanation of a SInvoice error code."""
     if code in ERROR_EXPLANATIONS:
         return ERROR_EXPLANATIONS[code]
-    if m := _BAD_REQUEST_RE.match(code or ""):
+    if m := BAD_REQUEST_RE.match(code or ""):
         what = m.group(1).lower().replace("_", " ")
         en, vi = _PROBLEM[m.group(2)]
         detail = f" ({description})" if description else ""
@@ -221,94 +211,10 @@ def explain(code: str, description: str = "") -> tuple[str, str]:
     return ("SInvoice refused it without saying why.", "SInvoice từ chối mà không nêu lý do.")
 
 
-_UNPAID_LABEL = "Chưa thanh toán"
-_PAID_LABEL = "Đã thanh toán"
-_SUCCESS_WORDS = ("thành công", "success")
 _ALREADY_PAID = {"INVOICE_PAID"}
 _ALREADY_UNPAID = {"NO_RECORD_UPDATED"}
 _TOKENS: dict = {}  # (login url, user, password hash) → (token, expiry epoch), shared by clients
 _TOKENS_LOCK = threading.Lock()
-
-
-# --- small conversions ----------------------------------------------------------------------------
-
-
-def _ms(moment: datetime | date) -> int:
-    if not isinstance(moment, datetime):
-        moment = datetime(moment.year, moment.month, moment.day, tzinfo=GMT7)
-    elif moment.tzinfo is None:
-        moment = moment.replace(tzinfo=GMT7)
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
-
-
-def _from_ms(value) -> datetime | None:
-    if value in (None, "") or isinstance(value, bool):
-        return None
-    try:
-        return (_EPOCH + timedelta(milliseconds=int(Decimal(str(value))))).astimezone(GMT7)
-    except (ArithmeticError, ValueError):
-        pass
-    text = str(value)
-    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y%m%d%H%M%S", "%d/%m/%Y"):
-        try:
-            moment = datetime.strptime(text, fmt)
-            return (moment if moment.tzinfo else moment.replace(tzinfo=GMT7)).astimezone(GMT7)
-        except ValueError:
-            continue
-    return None
-
-
-def _text_date(moment: datetime | date) -> str:
-    """yyyyMMddHHmmss in GMT+7 (seed 001's strIssueDate)."""
-    if not isinstance(moment, datetime):
-        moment = datetime(moment.year, moment.month, moment.day, tzinfo=GMT7)
-    elif moment.tzinfo is None:
-        moment = moment.replace(tzinfo=GMT7)
-    return moment.astimezone(GMT7).strftime("%Y%m%d%H%M%S")
-
-
-def _number(invoice_no: str) -> tuple[str, int | None]:
-    symbol, digits = split_invoice_no(invoice_no)
-    return symbol, (int(digits) if digits.isdigit() else None)
-
-
-def _paid(label) -> tuple[bool | None, bool]:
-    """(paid, cancelled) from the Vietnamese status label of a look-up."""
-    text = str(label or "").strip().lower()
-    if "xóa bỏ" in text or "hủy" in text or "huỷ" in text:
-        return None, True
-    if text == _UNPAID_LABEL.lower():
-        return False, False
-    if text == _PAID_LABEL.lower():
-        return True, False
-    return None, False
-
-
-def _flag(value) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "y", "yes")
-
-
-def _unzip_xml(data: bytes, depth: int = 0) -> tuple[str, bytes] | None:
-    """The first .xml file in a zip, looking into nested zips (SInvoice's ZIP holds another zip)."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        return None
-    with archive:
-        names = archive.namelist()
-        for name in names:
-            if name.lower().endswith(".xml"):
-                return name.rsplit("/", 1)[-1], archive.read(name)
-        if depth < 3:
-            for name in names:
-                found = _unzip_xml(archive.read(name), depth + 1)
-                if found:
-                    return found
-    return None
 
 
 # --- the client -----------------------------------------------------------------------------------
@@ -340,7 +246,7 @@ class ViettelSInvoice(Provider):
         self.supplier_tax_code = supplier_tax_code or username
         self.auth = auth
         parts = urlsplit(self.base_url)
-        self.login_url = login_url or f"{parts.scheme}://{parts.netloc}/auth/login"
+        self.login_url = login_url or f"{parts.scheme}://{parts.netloc}{LOGIN_PATHS[0]}"
         self.token_transport = token_transport
         self.date_style = date_style or ("text" if auth == "basic" else "ms")
         self.batch_size = max(1, batch_size)
@@ -480,22 +386,13 @@ class ViettelSInvoice(Provider):
             raise self._refused(operation, "UNAUTHORIZED" if status == 401 else code,
                                 response.text[:200].strip(), status, None, cls)
         if isinstance(data, dict):
-            # the error envelope {code, message, data} and the JHipster problem {title, status, detail}
-            code_value = data.get("code")
-            problem = "title" in data and "status" in data and "errorCode" not in data
-            if (code_value not in (None, "", 0, 200, "0", "200") and "errorCode" not in data) or data.get("error") \
-                    or problem:
-                code = str(data.get("message") or data.get("error") or code_value or f"HTTP_{status}")
-                if code.startswith("error.http."):
-                    code = f"HTTP_{code.rsplit('.', 1)[-1]}"
-                detail = data.get("data") if isinstance(data.get("data"), str) else None
-                detail = detail or data.get("detail") or data.get("error_description") or data.get("title") or ""
+            if found := envelope_error(data, status):
+                code, detail = found
                 if status == 401 or code in ("HTTP_401", "UNAUTHORIZED"):
-                    raise self._refused(operation, "UNAUTHORIZED", str(detail), status, data, ProviderAuthError)
-                raise self._refused(operation, code, str(detail), status, data)
-            error_code = data.get("errorCode")
-            if error_code not in (None, "", 0, "0") and not any(w in str(error_code).lower() for w in _SUCCESS_WORDS):
-                raise self._refused(operation, str(error_code), str(data.get("description") or ""), status, data)
+                    raise self._refused(operation, "UNAUTHORIZED", detail, status, data, ProviderAuthError)
+                raise self._refused(operation, code, detail, status, data)
+            if found := business_error(data):
+                raise self._refused(operation, *found, status, data)
         if status >= 400:
             cls = ProviderAuthError if status == 401 else ProviderRefused
             raise self._refused(operation, "UNAUTHORIZED" if status == 401 else f"HTTP_{status}", "", status, data, cls)
@@ -554,9 +451,9 @@ class ViettelSInvoice(Provider):
             raise ProviderUnknownOutcome("SInvoice answered without an invoice number; unknown whether it went "
                                          "through", raw=answer, provider=self.name, operation="createInvoice")
         general = (body or {}).get("generalInvoiceInfo") or {}
-        symbol, number = _number(str(result["invoiceNo"]))
-        issued = _from_ms(result.get("issueDate")) or _from_ms(general.get("invoiceIssuedDate"))
-        paid, cancelled = _paid(result.get("status")) if "status" in result else (None, False)
+        symbol, number = invoice_number(str(result["invoiceNo"]))
+        issued = answer_time(result.get("issueDate")) or answer_time(general.get("invoiceIssuedDate"))
+        paid, cancelled = read_status(result.get("status")) if "status" in result else (None, False)
         return IssueResult(
             invoice_no=str(result["invoiceNo"]), symbol=symbol or str(general.get("invoiceSeries") or ""),
             number=number, template=str(result.get("templateCode") or general.get("templateCode") or ""),
@@ -590,7 +487,7 @@ class ViettelSInvoice(Provider):
             return None
         general = body.get("generalInvoiceInfo") or {}
         return replace(found, found_by_lookup=True, template=found.template or str(general.get("templateCode") or ""),
-                       issued_at=found.issued_at or _from_ms(general.get("invoiceIssuedDate")),
+                       issued_at=found.issued_at or answer_time(general.get("invoiceIssuedDate")),
                        transaction_uuid=uuid)
 
     def _issue_body(self, body: dict, *, maybe_sent: bool = False) -> IssueResult:
@@ -762,7 +659,7 @@ class ViettelSInvoice(Provider):
                 state[i] = "look"  # no word about it: look it up
                 continue
             code = out.get("errorCode")
-            if code in (None, "", 0, "0"):
+            if succeeded(code):
                 try:
                     items[i] = BatchItem(uuid_of[i], self._result({**out, "transactionUuid": uuid_of[i]}, bodies[i]))
                     del state[i]
@@ -792,7 +689,7 @@ class ViettelSInvoice(Provider):
     # --- after issue -----------------------------------------------------------------------------
 
     def _date_param(self, moment: datetime | date) -> str:
-        return str(_ms(moment)) if self.date_style == "ms" else _text_date(moment)
+        return str(ms(moment)) if self.date_style == "ms" else text_date(moment)
 
     def _issued_at(self, ref: InvoiceRef) -> datetime:
         if ref.issued_at is not None:
@@ -837,22 +734,20 @@ class ViettelSInvoice(Provider):
             if e.code in (_ALREADY_PAID if paid else _ALREADY_UNPAID):
                 return PaymentResult(paid, changed=False, raw=e.raw)
             raise
-        return PaymentResult(paid, changed=True, paid_at=_from_ms(answer.get("paymentTime")),
+        return PaymentResult(paid, changed=True, paid_at=answer_time(answer.get("paymentTime")),
                              method=str(answer.get("paymentMethod") or ""), raw=answer)
 
     # --- files -----------------------------------------------------------------------------------
 
     def _file(self, answer: dict, kind: FileKind, default_name: str) -> FileResult:
-        data = answer.get("fileToBytes") or ""
-        # base64, or a Java byte[] written as numbers
-        content = bytes(b % 256 for b in data) if isinstance(data, list) else base64.b64decode(data)
+        content = decode_file(answer.get("fileToBytes") or "")
         mimetype = {FileKind.PDF: "application/pdf", FileKind.EXCHANGE_PDF: "application/pdf",
                     FileKind.ZIP: "application/zip", FileKind.XML: "application/xml"}[kind]
         name = str(answer.get("fileName") or default_name)
         ext = {FileKind.ZIP: ".zip", FileKind.XML: ".xml"}.get(kind, ".pdf")
         if not name.lower().endswith(ext):
             name += ext
-        return FileResult(name, content, kind, mimetype, _flag(answer.get("paymentStatus")), answer)
+        return FileResult(name, content, kind, mimetype, answer_flag(answer.get("paymentStatus")), answer)
 
     def download(self, ref: InvoiceRef, kind: FileKind | str = FileKind.PDF, *,
                  exchange_user: str | None = None) -> FileResult:
@@ -877,7 +772,7 @@ class ViettelSInvoice(Provider):
         result = self._file(answer, wire, safe_no)
         if kind is not FileKind.XML:
             return result
-        found = _unzip_xml(result.content)
+        found = xml_in_zip(result.content)
         if found is None:
             raise ProviderError(f"SInvoice: no XML in the ZIP of {ref.invoice_no}", provider=self.name,
                                 operation="getInvoiceRepresentationFile")
@@ -887,7 +782,7 @@ class ViettelSInvoice(Provider):
                     buyer_id_no: str | None = None, method: str = "POST") -> FileResult:
         """``getInvoiceFilePortal``: the file a buyer gets with the secret code (form, or query with GET)."""
         params = {"supplierTaxCode": self.supplier_tax_code, "invoiceNo": invoice_no,
-                  "reservationCode": reservation_code, "strIssueDate": _text_date(issued_at),
+                  "reservationCode": reservation_code, "strIssueDate": text_date(issued_at),
                   "fileType": file_type.lower(), "buyerIdNo": buyer_id_no}
         if method.upper() == "GET":
             answer = self._call("getInvoiceFilePortal", query=params, method="GET", idempotent=True)
@@ -899,7 +794,7 @@ class ViettelSInvoice(Provider):
     def exchange_file(self, ref: InvoiceRef, exchange_user: str) -> FileResult:
         """``createExchangeInvoiceFile``: the converted copy (hóa đơn chuyển đổi) as PDF."""
         form = {"supplierTaxCode": self.supplier_tax_code, "invoiceNo": ref.invoice_no,
-                "templateCode": ref.template or None, "strIssueDate": _text_date(self._issued_at(ref)),
+                "templateCode": ref.template or None, "strIssueDate": text_date(self._issued_at(ref)),
                 "exchangeUser": exchange_user}
         answer = self._call("createExchangeInvoiceFile", form=form, idempotent=True)
         return self._file(answer, FileKind.EXCHANGE_PDF, f"{ref.invoice_no.replace('/', '_')}-exchange")
@@ -913,19 +808,19 @@ class ViettelSInvoice(Provider):
 
     def _listed(self, row: dict) -> ListedInvoice:
         invoice_no = str(row.get("invoiceNo") or "")
-        symbol, number = _number(invoice_no)
+        symbol, number = invoice_number(invoice_no)
         if row.get("invoiceNumber") and number is None:
             number = int(str(row["invoiceNumber"])) if str(row["invoiceNumber"]).isdigit() else None
         paid = row.get("paymentStatus")
         return ListedInvoice(
             invoice_no=invoice_no, template=str(row.get("templateCode") or ""),
             symbol=str(row.get("invoiceSeri") or symbol), number=number,
-            issued_at=_from_ms(row.get("issueDate")), buyer_name=str(row.get("buyerName") or ""),
+            issued_at=answer_time(row.get("issueDate")), buyer_name=str(row.get("buyerName") or ""),
             buyer_tax_code=str(row.get("buyerTaxCode") or ""), total=row.get("total"),
             total_before_tax=row.get("totalBeforeTax"), tax_amount=row.get("taxAmount"),
             currency=str(row.get("currency") or ""),
-            paid=None if paid is None else (_paid(paid)[0] if isinstance(paid, str) and not paid.isdigit()
-                                            else _flag(paid)),
+            paid=None if paid is None else (read_status(paid)[0] if isinstance(paid, str) and not paid.isdigit()
+                                            else answer_flag(paid)),
             adjustment_type=str(row.get("adjustmentType") or ""),
             transaction_uuid=str(row.get("transactionUuid") or ""),
             reservation_code=str(row.get("reservationCode") or ""),
@@ -944,16 +839,17 @@ class ViettelSInvoice(Provider):
     def invoices_between(self, start: date, end: date) -> list[ListedInvoice]:
         """``getListInvoiceDataControl``: every invoice issued between two dates (reconciliation)."""
         answer = self._call("getListInvoiceDataControl", idempotent=True, json_body={
-            "supplierTaxCode": self.supplier_tax_code, "fromDate": start.strftime("%d/%m/%Y"),
-            "toDate": end.strftime("%d/%m/%Y")})
+            "supplierTaxCode": self.supplier_tax_code, "fromDate": day_text(start),
+            "toDate": day_text(end)})
         return [self._listed(r) for r in answer.get("lstInvoiceBO") or answer.get("invoices") or []]
 
     def custom_fields(self, template: str | None = None) -> list[CustomField]:
         """``getCustomFields`` (GET): the template's custom fields, for ``metadata`` (and to_sinvoice's
         ``custom_fields=``, which takes the raw list: :meth:`custom_fields_raw`)."""
         return [CustomField(id=int(f["id"]), key=str(f.get("keyTag") or ""), label=str(f.get("keyLabel") or ""),
-                            value_type=str(f.get("valueType") or "text"), required=bool(_flag(f.get("isRequired"))),
-                            seller_side=bool(_flag(f.get("isSeller"))),
+                            value_type=str(f.get("valueType") or "text"),
+                            required=bool(answer_flag(f.get("isRequired"))),
+                            seller_side=bool(answer_flag(f.get("isSeller"))),
                             template_prototype_id=f.get("invoiceTemplatePrototypeId"))
                 for f in self.custom_fields_raw(template)]
 
@@ -982,7 +878,7 @@ class ViettelSInvoice(Provider):
     def update_tax_declaration(self, day: date) -> None:
         """``updateTaxDeclaration`` (seed 001 §1.1.10): mark the invoices of a day as declared."""
         self._call("updateTaxDeclaration", idempotent=True, json_body={
-            "supplierTaxCode": self.supplier_tax_code, "strIssueDate": day.strftime("%d/%m/%Y")})
+            "supplierTaxCode": self.supplier_tax_code, "strIssueDate": day_text(day)})
 
     def check_connection(self) -> list[TemplateInfo]:
         """Log in and read the templates (falls back to the custom fields on versions without them)."""

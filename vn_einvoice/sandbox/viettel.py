@@ -39,21 +39,53 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from lxml import etree
 
-from ..codes import check_tax_code
+from ..codes import check_tax_code, template_title
+from ..providers.sinvoice_mapping import from_sinvoice
+from ..providers.sinvoice_wire import (
+    CODE,
+    EMAIL,
+    GMT7,
+    LINE_EXTRA_KEYS,
+    LOGIN_PATHS,
+    METADATA_KEYS,
+    OPERATIONS,
+    PARTY_BLOCKS,
+    PARTY_FIELDS,
+    PAYMENT_TYPE,
+    SUMMARY_AMOUNTS,
+    SUMMARY_OPTIONAL,
+    V2_PREFIX,
+    XML_ROOTS,
+    business,
+    day_of,
+    day_text,
+    dec,
+    error_envelope,
+    field_code,
+    file_answer,
+    from_ms,
+    join_invoice_no,
+    json_flag,
+    num_text,
+    obj_to_xml,
+    parse_instant,
+    plain,
+    problem,
+    short_template,
+    status_label,
+    xml_to_obj,
+)
+from ..xml import build_xml
 from .files import XSL, make_pdf, make_zip
 from .http import App, Decision, Drop, Fault, Faults, Request, Response, SandboxServer
 
-GMT7 = timezone(timedelta(hours=7))
-V2_PREFIX = "/services/einvoiceapplication/api"
-LOGIN_PATHS = ("/auth/login", "/api/auth/login")
 DEMO_USER, DEMO_PASSWORD = "demo", "demo"
 
 
@@ -147,52 +179,7 @@ def _bad(code: str, description: str, status: int = 400) -> Refusal:
     return Refusal(code, description, "error", status)
 
 
-# --- dates and values -----------------------------------------------------------------------------
-
-
-def _ms_of(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def parse_instant(value, *, end_of_day: bool = False) -> int | None:
-    """Epoch ms from the forms SInvoice accepts (ms, ISO, RFC 1123, yyyy-MM-dd[+hh:mm], yyyyMMdd[HHmmss],
-    dd/MM/yyyy); None if none fits."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return int(value)
-    text = str(value).strip()
-    if re.fullmatch(r"\d{14}", text):
-        return _ms_of(datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=GMT7))
-    if re.fullmatch(r"\d{8}", text):
-        day = datetime.strptime(text, "%Y%m%d").replace(tzinfo=GMT7)
-        return _ms_of(day + timedelta(days=1)) - 1 if end_of_day else _ms_of(day)
-    if re.fullmatch(r"-?\d+(\.\d+)?", text):
-        return int(Decimal(text))
-    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})([+-]\d{2}:\d{2})?", text)
-    m = m or re.fullmatch(r"(\d{2}/\d{2}/\d{4})()", text)
-    if m:
-        fmt = "%Y-%m-%d" if "-" in m.group(1) else "%d/%m/%Y"
-        zone = GMT7
-        if m.group(2):
-            sign = 1 if m.group(2)[0] == "+" else -1
-            zone = timezone(sign * timedelta(hours=int(m.group(2)[1:3]), minutes=int(m.group(2)[4:6])))
-        day = datetime.strptime(m.group(1), fmt).replace(tzinfo=zone)
-        return _ms_of(day + timedelta(days=1)) - 1 if end_of_day else _ms_of(day)
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            moment = datetime.strptime(text.replace("Z", "+0000"), fmt)
-        except ValueError:
-            continue
-        return _ms_of(moment if moment.tzinfo else moment.replace(tzinfo=GMT7))
-    try:
-        return _ms_of(parsedate_to_datetime(text))
-    except (TypeError, ValueError):
-        return None
-
-
-def _day(ms: int) -> date:
-    return datetime.fromtimestamp(ms / 1000, GMT7).date()
+# --- dates ---------------------------------------------------------------------------------------
 
 
 def _same_time(given, record_ms: int) -> bool:
@@ -200,131 +187,15 @@ def _same_time(given, record_ms: int) -> bool:
     text = str(given or "").strip()
     if re.fullmatch(r"\d{8}|\d{2}/\d{2}/\d{4}|\d{4}-\d{2}-\d{2}", text):
         ms = parse_instant(text)
-        return ms is not None and _day(ms) == _day(record_ms)
+        return ms is not None and day_of(ms) == day_of(record_ms)
     ms = parse_instant(text)
     return ms is not None and ms // 1000 == record_ms // 1000
 
 
-def _dec(value) -> Decimal | None:
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-
-
-def _num_text(value) -> str:
-    d = _dec(value)
-    return str(value) if d is None else f"{d.normalize():f}"
-
-
-def _plain(value):
-    """Decimal → int/float for JSON answers."""
-    d = _dec(value)
-    if d is None:
-        return value
-    return int(d) if d == d.to_integral_value() else float(d)
-
-
-def _bool(value) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
-
-
-# --- XML bodies and answers -----------------------------------------------------------------------
-
-_LISTS = {"itemInfo", "payments", "taxBreakdowns", "discountItemInfo", "metadata", "meterReading", "extAttribute",
-          "commonInvoiceInputs", "invoices", "lstInvoiceBO", "createInvoiceOutputs", "customFields", "template",
-          "lstMapError", "fuelReading"}
-_BLOCKS = {"generalInvoiceInfo", "buyerInfo", "sellerInfo", "deliveryInfo", "summarizeInfo", "result"}
-
-
-def xml_to_obj(element) -> dict:
-    out: dict = {}
-    for child in element:
-        if not isinstance(child.tag, str):
-            continue
-        tag = etree.QName(child).localname
-        if len(child):
-            value = xml_to_obj(child)
-        elif tag in _BLOCKS:
-            value = {}
-        else:
-            value = (child.text or "").strip()
-        if tag in _LISTS:
-            out.setdefault(tag, []).append(value)
-        elif tag in out:
-            out[tag] = out[tag] if isinstance(out[tag], list) else [out[tag]]
-            out[tag].append(value)
-        else:
-            out[tag] = value
-    return out
-
-
-def obj_to_xml(root: str, obj) -> bytes:
-    def fill(parent, value):
-        for key, item in value.items():
-            for one in item if isinstance(item, list) else [item]:
-                if one is None:
-                    continue
-                child = etree.SubElement(parent, key)
-                if isinstance(one, dict):
-                    fill(child, one)
-                elif isinstance(one, bool):
-                    child.text = "true" if one else "false"
-                else:
-                    child.text = str(one)
-
-    element = etree.Element(root)
-    if isinstance(obj, list):
-        obj = {"item": obj}
-    fill(element, obj)
-    return etree.tostring(element, xml_declaration=True, encoding="UTF-8", standalone=True)
-
-
 # --- the application ------------------------------------------------------------------------------
 
-# operation → (service, methods, body kind, supplier tax code in the path)
-ROUTES = {
-    "createInvoice": ("InvoiceWS", ("POST",), "json", True),
-    "createOrUpdateInvoiceDraft": ("InvoiceWS", ("POST",), "json", True),
-    "createBatchInvoice": ("InvoiceWS", ("POST",), "json", True),
-    "createInvoiceDraftPreview": ("InvoiceUtilsWS", ("POST",), "json", True),
-    "cancelTransactionInvoice": ("InvoiceWS", ("POST", "GET"), "form", False),
-    "getInvoiceRepresentationFile": ("InvoiceUtilsWS", ("POST",), "json", False),
-    "getInvoiceFilePortal": ("InvoiceUtilsWS", ("POST", "GET"), "form", False),
-    "createExchangeInvoiceFile": ("InvoiceWS", ("POST", "GET"), "form", False),
-    "getInvoices": ("InvoiceUtilsWS", ("POST",), "json", True),
-    "getCustomFields": ("InvoiceWS", ("GET",), "form", False),
-    "updateTaxDeclaration": ("InvoiceUtilsWS", ("POST",), "json", False),
-    "getProvidesStatusUsingInvoice": ("InvoiceUtilsWS", ("POST",), "json", False),
-    "getListInvoiceDataControl": ("InvoiceUtilsWS", ("POST",), "json", False),
-    "sendHtmlMailProcess": ("InvoiceUtilsWS", ("POST",), "json", False),
-    "searchInvoiceByTransactionUuid": ("InvoiceWS", ("POST", "GET"), "form", False),
-    "updatePaymentStatus": ("InvoiceWS", ("POST",), "form", False),
-    "cancelPaymentStatus": ("InvoiceWS", ("POST",), "form", False),
-    "getAllInvoiceTemplates": ("InvoiceUtilsWS", ("POST",), "json", False),
-    "getInvoiceTemplates": ("InvoiceUtilsWS", ("POST",), "json", False),
-}
-XML_ROOTS = {"createInvoice": "createInvoiceOutput", "createOrUpdateInvoiceDraft": "createInvoiceOutput",
-             "getInvoiceRepresentationFile": "invoiceFileOutput", "getInvoiceFilePortal": "invoiceFileOutput",
-             "createExchangeInvoiceFile": "invoiceFileOutput", "getInvoices": "invoicesOutput"}
-
-_CODE = r"[a-zA-Z0-9/]+"
-_EMAIL = r"^[_A-Za-z0-9-\+]+(\.[_A-Za-z0-9-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9]+)*(\.[A-Za-z]{2,})$"
 _ITEM_CODE = r"[a-zA-Z0-9/-_]+"  # as the seed writes it: '/-_' is a range
 _INVOICE_TYPES = {"01GTKT", "02GTTT", "03XKNB", "04HGDL", "06HDXK", "07KPTQ", "1", "2", "3", "4", "5", "6"}
-_INVOICE_NO = re.compile(r"^(?:(?:\d{2})?[A-Z]{2}/\d{2}[ETP]\d{7}|[CK]\d{2}[A-Z]{3}\d{1,8})$")
-_STATUS_LABEL = {True: "Đã thanh toán", False: "Chưa thanh toán"}
-_CANCELLED_LABEL = "Hóa đơn xóa bỏ"
 
 
 class ViettelSandbox(App):
@@ -406,7 +277,7 @@ class ViettelSandbox(App):
         if v2:
             path = path[len(V2_PREFIX):]
         parts = [p for p in path.split("/") if p]
-        if len(parts) >= 3 and parts[0] == "InvoiceAPI" and parts[2] in ROUTES and ROUTES[parts[2]][0] == parts[1]:
+        if len(parts) >= 3 and parts[0] == "InvoiceAPI" and OPERATIONS.get(parts[2], ("",))[0] == parts[1]:
             return parts[2], parts[3:], v2
         return None, parts, v2
 
@@ -425,9 +296,8 @@ class ViettelSandbox(App):
 
     def _refusal(self, request: Request, op: str, r: Refusal) -> Response:
         if r.envelope == "error":
-            return self._answer(request, op, {"code": r.status, "message": r.code, "data": r.description}, r.status)
-        return self._answer(request, op, {"errorCode": r.code, "description": r.description, "result": None},
-                            r.status)
+            return self._answer(request, op, error_envelope(r.code, r.description, r.status), r.status)
+        return self._answer(request, op, business(r.code, r.description, result=None), r.status)
 
     def handle(self, request: Request, decision: Decision | None) -> Response:
         if request.path.rstrip("/") in LOGIN_PATHS:
@@ -436,10 +306,10 @@ class ViettelSandbox(App):
         if op is None:
             return Response.json({"timestamp": self.now_ms(), "status": 404, "error": "Not Found",
                                   "path": request.path}, 404)
-        _, methods, kind, with_tax = ROUTES[op]
+        _, methods, kind, with_tax = OPERATIONS[op]
         if request.method not in methods:
-            return Response.json({"code": 405, "message": "METHOD_NOT_ALLOWED",
-                                  "data": f"{request.method} không được hỗ trợ"}, 405)
+            refusal = error_envelope("METHOD_NOT_ALLOWED", f"{request.method} không được hỗ trợ", 405)
+            return Response.json(refusal, 405)
         user = self._authenticate(request, v2)
         if isinstance(user, Response):
             return user
@@ -465,9 +335,7 @@ class ViettelSandbox(App):
         return None
 
     def _problem(self, path: str, detail: str) -> Response:
-        return Response.json({"type": "https://www.jhipster.tech/problem/problem-with-message",
-                              "title": "Unauthorized", "status": 401, "detail": detail, "path": path,
-                              "message": "error.http.401"}, 401)
+        return Response.json(problem(path, detail), 401)
 
     def _login(self, request: Request) -> Response:
         if request.method != "POST":
@@ -477,7 +345,7 @@ class ViettelSandbox(App):
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            return Response.json({"code": 400, "message": "JSON_PARSE_ERROR", "data": "Dữ liệu không hợp lệ"}, 400)
+            return Response.json(error_envelope("JSON_PARSE_ERROR", "Dữ liệu không hợp lệ", 400), 400)
         user = self._user(str(data.get("username") or ""), str(data.get("password") or ""))
         if user is None:
             return self._problem(request.path, json.dumps({"error": "invalid_grant",
@@ -560,14 +428,14 @@ class ViettelSandbox(App):
     def _text(obj: dict, key: str, path: str, *, required=False, max_len=None, min_len=None, pattern=None,
               code=None, required_code=None, long_code=None, values=None) -> str | None:
         value = obj.get(key) if isinstance(obj, dict) else None
-        code = code or f"BAD_REQUEST_{_snake(key)}"
+        code = code or field_code(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
                 raise _bad(required_code or f"{code}_REQUIRED", f"{path}.{key}: không được để trống")
             return None
         if isinstance(value, (dict, list)):
             raise _bad(f"{code}_INVALID", f"{path}.{key}: sai kiểu dữ liệu")
-        text = _num_text(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+        text = num_text(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
         if max_len is not None and len(text) > max_len:
             raise _bad(long_code or f"{code}_MAX_LENGTH", f"{path}.{key}: tối đa {max_len} ký tự")
         if min_len is not None and len(text) < min_len:
@@ -582,17 +450,17 @@ class ViettelSandbox(App):
     def _number(obj: dict, key: str, path: str, *, required=False, max_len=13, negative_code=None,
                 allowed_negative=()) -> Decimal | None:
         value = obj.get(key) if isinstance(obj, dict) else None
-        code = f"BAD_REQUEST_{_snake(key)}"
+        code = field_code(key)
         if value is None or value == "":
             if required:
                 raise _bad(f"{code}_REQUIRED", f"{path}.{key}: không được để trống")
             return None
-        d = _dec(value)
+        d = dec(value)
         if d is None or not d.is_finite():
             raise _bad(f"{code}_INVALID", f"{path}.{key}: phải là số")
         if d < 0 and d not in allowed_negative:
             raise _bad(negative_code or f"{code}_INVALID", f"{path}.{key}: không được âm")
-        if len(_num_text(abs(d))) > max_len:
+        if len(num_text(abs(d))) > max_len:
             raise _bad(f"{code}_MAX_LENGTH", f"{path}.{key}: tối đa {max_len} chữ số")
         return d
 
@@ -601,22 +469,22 @@ class ViettelSandbox(App):
         value = obj.get(key) if isinstance(obj, dict) else None
         if value is None or value == "":
             if required:
-                raise _bad(f"BAD_REQUEST_{_snake(key)}_REQUIRED", f"{path}.{key}: không được để trống")
+                raise _bad(f"{field_code(key)}_REQUIRED", f"{path}.{key}: không được để trống")
             return None
-        flag = _bool(value)
+        flag = json_flag(value)
         if flag is None:
-            raise _bad(f"BAD_REQUEST_{_snake(key)}_INVALID", f"{path}.{key}: phải là true hoặc false")
+            raise _bad(f"{field_code(key)}_INVALID", f"{path}.{key}: phải là true hoặc false")
         return flag
 
     def _date_field(self, obj: dict, key: str, path: str, required=False) -> int | None:
         value = obj.get(key)
         if value is None or value == "":
             if required:
-                raise _bad(f"BAD_REQUEST_{_snake(key)}_REQUIRED", f"{path}.{key}: không được để trống")
+                raise _bad(f"{field_code(key)}_REQUIRED", f"{path}.{key}: không được để trống")
             return None
         ms = parse_instant(value)
         if ms is None:
-            raise _bad(f"BAD_REQUEST_{_snake(key)}_INVALID", f"{path}.{key}: sai định dạng ngày")
+            raise _bad(f"{field_code(key)}_INVALID", f"{path}.{key}: sai định dạng ngày")
         return ms
 
     def validate(self, body) -> None:
@@ -628,35 +496,30 @@ class ViettelSandbox(App):
             raise _bad("BAD_REQUEST_GENERAL_INVOICE_INFO_REQUIRED", "generalInvoiceInfo: không được để trống")
         p = "generalInvoiceInfo"
         t = self._text
-        t(g, "invoiceType", p, required=True, max_len=50, pattern=_CODE, values=_INVOICE_TYPES)
-        t(g, "templateCode", p, required=True, max_len=20, pattern=_CODE)
-        t(g, "invoiceSeries", p, max_len=6, min_len=6, pattern=_CODE, code="BAD_REQUEST_INVOICE_SERIAL")
+        t(g, "invoiceType", p, required=True, max_len=50, pattern=CODE, values=_INVOICE_TYPES)
+        t(g, "templateCode", p, required=True, max_len=20, pattern=CODE)
+        t(g, "invoiceSeries", p, max_len=6, min_len=6, pattern=CODE, code="BAD_REQUEST_INVOICE_SERIAL")
         self._date_field(g, "invoiceIssuedDate", p, required=True)
         t(g, "currencyCode", p, required=True, max_len=3, pattern="[A-Z]{3}")
         kind = t(g, "adjustmentType", p, required=True, max_len=1, values={"1", "3", "5"})
         t(g, "invoiceNote", p, max_len=400, required=kind in ("3", "5"))
-        t(g, "originalInvoiceId", p, max_len=13, min_len=7, pattern=_CODE, required=kind in ("3", "5"))
+        t(g, "originalInvoiceId", p, max_len=13, min_len=7, pattern=CODE, required=kind in ("3", "5"))
         t(g, "adjustmentInvoiceType", p, max_len=1, values={"1", "2"}, required=kind == "5")
         self._date_field(g, "originalInvoiceIssueDate", p, required=kind in ("3", "5"))
         t(g, "additionalReferenceDesc", p, max_len=225, required=kind in ("3", "5"))
         self._date_field(g, "additionalReferenceDate", p, required=kind in ("3", "5"))
         paid = self._flag(g, "paymentStatus", p, required=kind == "1")
-        t(g, "paymentType", p, max_len=30, pattern=r"[a-zA-Z0-9\-_./]+", required=bool(paid))
+        t(g, "paymentType", p, max_len=30, pattern=PAYMENT_TYPE, required=bool(paid))
         t(g, "paymentTypeName", p, max_len=100, required=bool(paid))
         self._flag(g, "cusGetInvoiceRight", p, required=True)
         t(g, "buyerIdType", p, max_len=1, values={"1", "2", "3"})
         t(g, "buyerIdNo", p, max_len=20)
         t(g, "transactionUuid", p, max_len=36, long_code="BAD_REQUEST_TRANSACTION_UUID_LENGTH_INVALID")
-        for block, role, required in (("buyerInfo", "buyer", ("Name", "AddressLine")),
-                                      ("sellerInfo", "seller", ("LegalName", "TaxCode", "AddressLine"))):
+        for block, role, required in PARTY_BLOCKS:
             obj = body.get(block)
             if not isinstance(obj, dict):
-                raise _bad(f"BAD_REQUEST_{_snake(block)}_REQUIRED", f"{block}: không được để trống")
-            for key, size, pattern in (("Name", 255, None), ("LegalName", 255, None), ("TaxCode", 20, None),
-                                       ("AddressLine", 255, None), ("PhoneNumber", 20, r"\d+"),
-                                       ("FaxNumber", 20, r"\d+"), ("Email", 50, _EMAIL), ("BankName", 100, None),
-                                       ("BankAccount", 20, None), ("DistrictName", 50, None),
-                                       ("CityName", 25, None), ("CountryCode", 15, None)):
+                raise _bad(f"{field_code(block)}_REQUIRED", f"{block}: không được để trống")
+            for key, size, pattern in PARTY_FIELDS:
                 name = role + key
                 code = "BUYER_PHONE_NUMBER" if name == "buyerPhoneNumber" else None
                 try:
@@ -682,10 +545,9 @@ class ViettelSandbox(App):
         s = body.get("summarizeInfo")
         info = kind == "5" and g.get("adjustmentInvoiceType") in ("2", 2)
         if isinstance(s, dict) and s and not info:  # absent: SInvoice computes it (as the current API does)
-            for key, size in (("sumOfTotalLineAmountWithoutTax", 13), ("totalAmountWithoutTax", 15),
-                              ("totalTaxAmount", 13), ("totalAmountWithTax", 13), ("discountAmount", 13)):
+            for key, size in SUMMARY_AMOUNTS:
                 self._number(s, key, "summarizeInfo", required=True, max_len=size)
-            for key in ("totalAmountWithTaxFrn", "settlementDiscountAmount"):
+            for key in SUMMARY_OPTIONAL:
                 self._number(s, key, "summarizeInfo")
             t(s, "totalAmountWithTaxInWords", "summarizeInfo", max_len=255)
         for j, row in enumerate(body.get("taxBreakdowns") or []):
@@ -696,7 +558,7 @@ class ViettelSandbox(App):
             t(row, "taxExemptionReason", path, max_len=255)
         for k, entry in enumerate(body.get("metadata") or []):
             path = f"metadata[{k}]"
-            for key in ("invoiceCustomFieldId", "keyTag", "valueType", "keyLabel"):
+            for key in METADATA_KEYS:
                 t(entry, key, path, required=True, code="BAD_REQUEST_METADATA")
             t(entry, "invoiceCustomFieldId", path, max_len=10, pattern=r"\d+", code="BAD_REQUEST_METADATA")
             t(entry, "valueType", path, values={"text", "date", "number"}, code="BAD_REQUEST_METADATA")
@@ -732,7 +594,7 @@ class ViettelSandbox(App):
                              negative_code="BAD_REQUEST_ITEM_VALUES_NEGATIVE")
             self._number(it, "taxPercentage", path, allowed_negative=(Decimal(-1), Decimal(-2)))
             self._flag(it, "isIncreaseItem", path)
-            for key in ("itemNote", "batchNo", "expDate"):
+            for key in LINE_EXTRA_KEYS:
                 self._text(it, key, path, max_len=50)
 
     def _check_metadata(self, template: dict, body: dict) -> None:
@@ -745,13 +607,13 @@ class ViettelSandbox(App):
                 raise _bad("BAD_REQUEST_METADATA_INVALID", f"metadata[{k}]: trường động {fid} "
                            f"({entry.get('keyTag')}) không thuộc mẫu hóa đơn hoặc sai kiểu")
             value = entry.get({"date": "dateValue", "number": "numberValue", "text": "stringValue"}[spec["valueType"]])
-            bad = (spec["valueType"] == "number" and value not in (None, "") and _dec(value) is None) or (
+            bad = (spec["valueType"] == "number" and value not in (None, "") and dec(value) is None) or (
                 spec["valueType"] == "date" and value not in (None, "") and parse_instant(value) is None)
             if bad:
                 raise _bad("BAD_REQUEST_METADATA_INVALID", f"metadata[{k}]: giá trị sai kiểu {spec['valueType']}")
             given[fid] = value
         for fid, spec in defined.items():
-            if _bool(spec.get("isRequired")) and given.get(fid) in (None, ""):
+            if json_flag(spec.get("isRequired")) and given.get(fid) in (None, ""):
                 raise _bad("BAD_REQUEST_METADATA_INVALID", f"Thiếu trường động bắt buộc {spec['keyTag']}")
 
     # --- issuing ---------------------------------------------------------------------------------
@@ -807,7 +669,7 @@ class ViettelSandbox(App):
                 raise Refusal("INVOICE_ISSUED_DATE_OVER_CURRENT_TIME", "Ngày lập hóa đơn lớn hơn ngày hiện tại")
             key = f"{supplier}|{code}|{symbol}"
             series = self.series.setdefault(key, {"next": 1, "last_day": None})
-            if series["last_day"] and _day(issued).isoformat() < series["last_day"]:
+            if series["last_day"] and day_of(issued).isoformat() < series["last_day"]:
                 raise Refusal("INVOICE_ISSUED_DATE_INVALID",
                               f"Ngày lập hóa đơn nhỏ hơn ngày của hóa đơn đã lập trước đó ({series['last_day']})")
             kind = str(g["adjustmentType"])
@@ -823,16 +685,16 @@ class ViettelSandbox(App):
                 raise Refusal("OUT_OF_INVOICE_NO", f"Dải hóa đơn {code} - {symbol} đã hết số")
             number = series["next"]
             series["next"] += 1
-            series["last_day"] = max(series["last_day"] or "", _day(issued).isoformat())
-            invoice_no = f"{symbol}{number:07d}" if "/" in symbol else f"{symbol}{number}"
+            series["last_day"] = max(series["last_day"] or "", day_of(issued).isoformat())
+            invoice_no = join_invoice_no(symbol, number)
             rid = len(self.records) + 1
             rec = {
                 "id": rid, "supplier": supplier, "templateCode": code, "invoiceType": str(g["invoiceType"]),
                 "invoiceSeries": symbol, "number": number, "invoiceNo": invoice_no,
                 "reservationCode": "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(10)),
                 "transactionID": f"{now}{rid % 100000:05d}", "transactionUuid": uuid, "issueDate": issued,
-                "created": now, "adjustmentType": kind, "status": "issued", "paid": bool(_bool(g.get("paymentStatus"))),
-                "paymentTime": now if _bool(g.get("paymentStatus")) else None,
+                "created": now, "adjustmentType": kind, "status": "issued", "paid": bool(json_flag(g.get("paymentStatus"))),
+                "paymentTime": now if json_flag(g.get("paymentStatus")) else None,
                 "paymentMethod": g.get("paymentType"), "codeOfTax": (secrets.token_hex(17).upper()
                                                                      if symbol.startswith("C") else None),
                 "exchanges": 0, "declared": False, "views": 0, "body": copy.deepcopy(body),
@@ -849,7 +711,7 @@ class ViettelSandbox(App):
             return self._create_result(rec)
 
     def _op_createInvoice(self, supplier, data, decision):  # noqa: N802 - SInvoice's operation names
-        return {"errorCode": "", "description": "", "result": self.create(supplier, data)}
+        return business("", "", result=self.create(supplier, data))
 
     def _op_createOrUpdateInvoiceDraft(self, supplier, data, decision):  # noqa: N802
         self.validate(data)
@@ -865,9 +727,8 @@ class ViettelSandbox(App):
             draft.update(body=copy.deepcopy(data), updated=self.now_ms())
             self.drafts[key] = draft
             self._save()
-        return {"errorCode": "", "description": "", "result": {
-            "supplierTaxCode": supplier, "invoiceNo": None, "transactionID": draft["transactionID"],
-            "reservationCode": None}}
+        return business("", "", result={"supplierTaxCode": supplier, "invoiceNo": None,
+                                        "transactionID": draft["transactionID"], "reservationCode": None})
 
     def _op_createBatchInvoice(self, supplier, data, decision):  # noqa: N802
         inputs = data.get("commonInvoiceInputs")
@@ -903,8 +764,7 @@ class ViettelSandbox(App):
         fake = {"templateCode": g["templateCode"], "invoiceSeries": g.get("invoiceSeries") or "", "number": 0,
                 "invoiceNo": "(xem trước)", "reservationCode": "", "issueDate": parse_instant(g["invoiceIssuedDate"]),
                 "codeOfTax": None, "status": "draft", "paid": False, "body": data}
-        return {"errorCode": None, "description": None, "fileToBytes": base64.b64encode(self._pdf(fake)).decode(),
-                "paymentStatus": False, "fileName": "preview.pdf"}
+        return file_answer("preview.pdf", self._pdf(fake), paymentStatus=False)
 
     # --- look-ups and files ----------------------------------------------------------------------
 
@@ -921,21 +781,15 @@ class ViettelSandbox(App):
             rec = self._find_uuid(supplier, uuid)
             if rec is None:
                 raise _bad("NOT_FOUND_DATA", "Không tìm thấy hóa đơn với transactionUuid này")
-            status = _CANCELLED_LABEL if rec["status"] == "cancelled" else _STATUS_LABEL[rec["paid"]]
             coded = bool(rec.get("codeOfTax"))
-            return {"errorCode": None, "description": None, "transactionUuid": uuid, "result": [{
+            return business(transactionUuid=uuid, result=[{
                 "supplierTaxCode": supplier, "invoiceNo": rec["invoiceNo"], "reservationCode": rec["reservationCode"],
-                "issueDate": rec["issueDate"], "status": status,
+                "issueDate": rec["issueDate"], "status": status_label(rec["paid"], rec["status"] == "cancelled"),
                 "exchangeStatus": "INVOICE_HAS_CODE_APPROVED" if coded else "INVOICE_NO_CODE_SENT",
-                "exchangeDes": "Đã cấp mã" if coded else "Đã gửi CQT", "codeOfTax": rec.get("codeOfTax")}]}
+                "exchangeDes": "Đã cấp mã" if coded else "Đã gửi CQT", "codeOfTax": rec.get("codeOfTax")}])
 
     def _xml(self, rec: dict) -> bytes:
         try:
-            from dataclasses import replace
-
-            from ..providers.sinvoice_mapping import from_sinvoice
-            from ..xml import build_xml
-
             invoice = from_sinvoice(rec["body"])
             invoice = replace(invoice, symbol=rec["invoiceSeries"], number=rec["number"],
                               authority_code=rec.get("codeOfTax") or "")
@@ -945,17 +799,13 @@ class ViettelSandbox(App):
                                                      "reservationCode": rec["reservationCode"]})
 
     def _pdf(self, rec: dict, exchange_user: str | None = None) -> bytes:
-        from ..codes import template_title
-
         body = rec["body"]
         g, buyer, seller = body.get("generalInvoiceInfo", {}), body.get("buyerInfo", {}), body.get("sellerInfo", {})
-        code = rec["templateCode"]
         try:
-            title = template_title(code.split("/")[0] if re.fullmatch(r"\d/\d+", code) else code,
-                                   rec["invoiceSeries"]).upper()
+            title = template_title(short_template(rec["templateCode"]), rec["invoiceSeries"]).upper()
         except Exception:
             title = "HÓA ĐƠN ĐIỆN TỬ"
-        when = datetime.fromtimestamp(rec["issueDate"] / 1000, GMT7)
+        when = from_ms(rec["issueDate"])
         lines = [title, f"Mẫu số: {rec['templateCode']}   Ký hiệu: {rec['invoiceSeries']}   Số: {rec['invoiceNo']}",
                  f"Ngày {when:%d} tháng {when:%m} năm {when:%Y}   Mã tra cứu: {rec['reservationCode']}"]
         if rec.get("codeOfTax"):
@@ -968,20 +818,20 @@ class ViettelSandbox(App):
             if str(it.get("selection", "")) == "2":
                 lines.append(f"{it.get('lineNumber', '')}. {it.get('itemName', '')}")
                 continue
-            lines.append(f"{it.get('lineNumber', '')}. {it.get('itemName', '')}  {_num_text(it.get('quantity', ''))} "
-                         f"{it.get('unitName', '')} x {_num_text(it.get('unitPrice', ''))} = "
-                         f"{_num_text(it.get('itemTotalAmountWithoutTax', ''))}  "
-                         f"(thuế suất {_num_text(it.get('taxPercentage', ''))})")
+            lines.append(f"{it.get('lineNumber', '')}. {it.get('itemName', '')}  {num_text(it.get('quantity', ''))} "
+                         f"{it.get('unitName', '')} x {num_text(it.get('unitPrice', ''))} = "
+                         f"{num_text(it.get('itemTotalAmountWithoutTax', ''))}  "
+                         f"(thuế suất {num_text(it.get('taxPercentage', ''))})")
         s = body.get("summarizeInfo") or {}
-        lines += ["", f"Cộng tiền hàng: {_num_text(s.get('totalAmountWithoutTax', ''))}   Tiền thuế: "
-                      f"{_num_text(s.get('totalTaxAmount', ''))}   Tổng cộng: {_num_text(s.get('totalAmountWithTax', ''))} "
+        lines += ["", f"Cộng tiền hàng: {num_text(s.get('totalAmountWithoutTax', ''))}   Tiền thuế: "
+                      f"{num_text(s.get('totalTaxAmount', ''))}   Tổng cộng: {num_text(s.get('totalAmountWithTax', ''))} "
                       f"{g.get('currencyCode', '')}", f"Bằng chữ: {s.get('totalAmountWithTaxInWords', '')}",
-                  f"Trạng thái thanh toán: {_STATUS_LABEL[bool(rec.get('paid'))]}"]
+                  f"Trạng thái thanh toán: {status_label(rec.get('paid'))}"]
         if rec["status"] == "cancelled":
             lines.append("HÓA ĐƠN ĐÃ BỊ HỦY")
         if exchange_user:
             lines += ["", "HÓA ĐƠN CHUYỂN ĐỔI TỪ HÓA ĐƠN ĐIỆN TỬ",
-                      f"Người chuyển đổi: {exchange_user}   Ngày chuyển đổi: {datetime.now(GMT7):%d/%m/%Y}"]
+                      f"Người chuyển đổi: {exchange_user}   Ngày chuyển đổi: {day_text(datetime.now(GMT7))}"]
         lines += ["", "SANDBOX vn-einvoice - không có giá trị pháp lý"]
         return make_pdf(lines, title=f"{rec['invoiceNo']}")
 
@@ -1004,18 +854,16 @@ class ViettelSandbox(App):
             rec = copy.deepcopy(rec)
         name = rec["invoiceNo"].replace("/", "_")
         if not self._files_ready(rec):
-            return {"errorCode": None, "description": None, "fileName": None, "fileToBytes": "",
-                    "paymentStatus": rec["paid"]}
+            return file_answer(None, b"", paymentStatus=rec["paid"])
         if file_type == "PDF":
             content, file_name = self._pdf(rec), f"{name}.pdf"
         else:  # a zip holding another zip with the XML (and its XSL), as SInvoice sends it
             inner = make_zip({f"{name}.xml": self._xml(rec), f"{name}.xsl": XSL, f"{name}.pdf": self._pdf(rec)})
             content, file_name = make_zip({f"{name}.zip": inner}), f"{name}.zip"
-        return {"errorCode": None, "description": None, "fileName": file_name,
-                "fileToBytes": base64.b64encode(content).decode(), "paymentStatus": rec["paid"]}
+        return file_answer(file_name, content, paymentStatus=rec["paid"])
 
     def _op_getInvoiceFilePortal(self, supplier, data, decision):  # noqa: N802
-        invoice_no = self._text(data, "invoiceNo", "", required=True, max_len=13, min_len=7, pattern=_CODE)
+        invoice_no = self._text(data, "invoiceNo", "", required=True, max_len=13, min_len=7, pattern=CODE)
         code = self._text(data, "reservationCode", "", required=True, max_len=100)
         issue = self._text(data, "strIssueDate", "", required=True)
         file_type = self._text(data, "fileType", "", required=True, values={"xml", "zip", "pdf", "XML", "ZIP", "PDF"})
@@ -1038,24 +886,22 @@ class ViettelSandbox(App):
             content = self._pdf(rec)
         else:
             content = make_zip({"invoice.xml": self._xml(rec), "invoice.xsl": XSL, "invoice.pdf": self._pdf(rec)})
-        return {"errorCode": None, "description": None, "fileName": name,
-                "fileToBytes": base64.b64encode(content).decode(), "paymentStatus": rec["paid"]}
+        return file_answer(name, content, paymentStatus=rec["paid"])
 
     def _op_createExchangeInvoiceFile(self, supplier, data, decision):  # noqa: N802
-        invoice_no = self._text(data, "invoiceNo", "", required=True, max_len=13, min_len=7, pattern=_CODE)
+        invoice_no = self._text(data, "invoiceNo", "", required=True, max_len=13, min_len=7, pattern=CODE)
         issue = self._text(data, "strIssueDate", "", required=True)
         user = self._text(data, "exchangeUser", "", required=True, max_len=100, min_len=1)
         with self.lock:
             rec = self._record(supplier, invoice_no, issue)
             rec["exchanges"] = rec.get("exchanges", 0) + 1
             rec = copy.deepcopy(rec)
-        return {"errorCode": None, "description": None, "fileName": f"{rec['invoiceNo'].replace('/', '_')}_chuyen_doi",
-                "fileToBytes": base64.b64encode(self._pdf(rec, exchange_user=user)).decode()}
+        return file_answer(f"{rec['invoiceNo'].replace('/', '_')}_chuyen_doi", self._pdf(rec, exchange_user=user))
 
     # --- changes after issue ---------------------------------------------------------------------
 
     def _op_cancelTransactionInvoice(self, supplier, data, decision):  # noqa: N802
-        invoice_no = self._text(data, "invoiceNo", "", required=True, max_len=13, min_len=7, pattern=_CODE)
+        invoice_no = self._text(data, "invoiceNo", "", required=True, max_len=13, min_len=7, pattern=CODE)
         issue = self._text(data, "strIssueDate", "", required=True)
         self._text(data, "additionalReferenceDesc", "", required=True, max_len=100, min_len=1)
         self._text(data, "reasonDelete", "", max_len=255)
@@ -1077,7 +923,7 @@ class ViettelSandbox(App):
             rec.update(status="cancelled", cancelAgreement=data.get("additionalReferenceDesc"),
                        cancelAgreementDate=agreed, cancelReason=data.get("reasonDelete"))
             self._save()
-        return {"errorCode": None, "description": "CANCEL TRANSACTION INVOICE SUCCESS"}
+        return business(None, "CANCEL TRANSACTION INVOICE SUCCESS")
 
     def _payment(self, supplier: str, data: dict, paid: bool) -> dict:
         invoice_no = self._text(data, "invoiceNo", "", required=True, max_len=17, min_len=7)
@@ -1085,7 +931,7 @@ class ViettelSandbox(App):
         if paid:
             self._text(data, "templateCode", "", required=True, max_len=20)
             email = data.get("buyerEmailAddress")
-            if email and not re.fullmatch(_EMAIL, email):
+            if email and not re.fullmatch(EMAIL, email):
                 raise _bad("EMAIL_INVALID", "Email không hợp lệ")
         with self.lock:
             rec = self._record(supplier, invoice_no, issue)
@@ -1100,8 +946,8 @@ class ViettelSandbox(App):
             if paid:
                 rec["paymentMethod"] = data.get("paymentType") or rec.get("paymentMethod")
             self._save()
-            return {"errorCode": None, "description": None, "result": True, "paymentTime": rec["paymentTime"],
-                    "paymentMethod": rec.get("paymentMethod") if paid else None}
+            return business(result=True, paymentTime=rec["paymentTime"],
+                            paymentMethod=rec.get("paymentMethod") if paid else None)
 
     def _op_updatePaymentStatus(self, supplier, data, decision):  # noqa: N802
         return self._payment(supplier, data, True)
@@ -1111,13 +957,13 @@ class ViettelSandbox(App):
 
     def _op_updateTaxDeclaration(self, supplier, data, decision):  # noqa: N802
         text = self._text(data, "strIssueDate", "", required=True, pattern=r"\d{2}/\d{2}/\d{4}")
-        day = _day(parse_instant(text))
+        day = day_of(parse_instant(text))
         with self.lock:
             for rec in self.records.values():
-                if rec["supplier"] == supplier and _day(rec["issueDate"]) == day:
+                if rec["supplier"] == supplier and day_of(rec["issueDate"]) == day:
                     rec["declared"] = True
             self._save()
-        return {"errorCode": "Cập nhật kê khai thuế thành công", "description": None}  # sic, as seed 001 shows
+        return business("Cập nhật kê khai thuế thành công")  # sic, as seed 001 shows
 
     def _op_sendHtmlMailProcess(self, supplier, data, decision):  # noqa: N802
         text = self._text(data, "lstTransactionUuid", "", required=True,
@@ -1136,7 +982,7 @@ class ViettelSandbox(App):
                                    "to": (rec["body"].get("buyerInfo") or {}).get("buyerEmail") or "",
                                    "at": self.now_ms()})
             self._save()
-        return {"errorCode": None, "description": None}
+        return business()
 
     # --- reports ---------------------------------------------------------------------------------
 
@@ -1152,38 +998,37 @@ class ViettelSandbox(App):
         code = str(data.get("pattern") or data.get("templateCode") or "")
         if not code:
             raise _bad("BAD_REQUEST_PATTERN_REQUIRED", "pattern: không được để trống")
-        serial = self._text(data, "serial", "", required=True, max_len=6, min_len=6, pattern=_CODE)
+        serial = self._text(data, "serial", "", required=True, max_len=6, min_len=6, pattern=CODE)
         template = self._template(code)
         if serial not in template["series"]:
             raise Refusal("TEMPLATE_NOT_FOUND", f"Không tìm thấy dải {serial} của mẫu {code}")
         with self.lock:
             used = self.series.get(f"{supplier}|{code}|{serial}", {"next": 1})["next"] - 1
-        return {"errorCode": None, "description": None, "status": 200, "numOfpublishInv": used,
-                "totalInv": int(template["series"][serial])}
+        return business(status=200, numOfpublishInv=used, totalInv=int(template["series"][serial]))
 
     def _row(self, rec: dict) -> dict:
         body = rec["body"]
         s, g, buyer = body.get("summarizeInfo") or {}, body.get("generalInvoiceInfo") or {}, body.get("buyerInfo") or {}
         lines = [it for it in body.get("itemInfo") or [] if str(it.get("selection", "")) != "2"]
-        before = _dec(s.get("totalAmountWithoutTax")) if s.get("totalAmountWithoutTax") is not None else sum(
-            (_dec(it.get("itemTotalAmountWithoutTax")) or 0 for it in lines), Decimal(0))
-        tax = _dec(s.get("totalTaxAmount")) if s.get("totalTaxAmount") is not None else sum(
-            (_dec(it.get("taxAmount")) or 0 for it in lines), Decimal(0))
-        total = _dec(s.get("totalAmountWithTax")) if s.get("totalAmountWithTax") is not None else before + tax
+        before = dec(s.get("totalAmountWithoutTax")) if s.get("totalAmountWithoutTax") is not None else sum(
+            (dec(it.get("itemTotalAmountWithoutTax")) or 0 for it in lines), Decimal(0))
+        tax = dec(s.get("totalTaxAmount")) if s.get("totalTaxAmount") is not None else sum(
+            (dec(it.get("taxAmount")) or 0 for it in lines), Decimal(0))
+        total = dec(s.get("totalAmountWithTax")) if s.get("totalAmountWithTax") is not None else before + tax
         return {  # the fields of seed 001 §1.1.6's answer, in its order
             "invoiceId": rec["id"], "invoiceType": rec["invoiceType"], "adjustmentType": rec["adjustmentType"],
             "templateCode": rec["templateCode"], "invoiceSeri": rec["invoiceSeries"],
             "invoiceNumber": rec["invoiceNo"][len(rec["invoiceSeries"]):], "invoiceNo": rec["invoiceNo"],
-            "currency": g.get("currencyCode"), "total": _plain(total), "issueDate": rec["issueDate"],
+            "currency": g.get("currencyCode"), "total": plain(total), "issueDate": rec["issueDate"],
             "issueDateStr": None, "state": "CANCEL" if rec["status"] == "cancelled" else None, "requestDate": None,
             "description": None, "buyerIdNo": buyer.get("buyerIdNo") or g.get("buyerIdNo"), "stateCode": None,
             "subscriberNumber": None, "paymentStatus": 1 if rec["paid"] else 0, "viewStatus": 1 if rec.get("views") else 0,
             "downloadStatus": None, "exchangeStatus": 1 if rec.get("exchanges") else None,
             "numOfExchange": rec.get("exchanges") or None, "createTime": rec["created"], "contractId": None,
             "contractNo": None, "supplierTaxCode": rec["supplier"], "buyerTaxCode": buyer.get("buyerTaxCode") or None,
-            "totalBeforeTax": _plain(before), "taxAmount": _plain(tax), "taxRate": None,
+            "totalBeforeTax": plain(before), "taxAmount": plain(tax), "taxRate": None,
             "paymentMethod": rec.get("paymentMethod"), "paymentTime": rec.get("paymentTime"), "customerId": None,
-            "buyerName": buyer.get("buyerName"), "no": None, "paymentStatusName": _STATUS_LABEL[bool(rec["paid"])],
+            "buyerName": buyer.get("buyerName"), "no": None, "paymentStatusName": status_label(rec["paid"]),
         }
 
     def _op_getInvoices(self, supplier, data, decision):  # noqa: N802
@@ -1211,8 +1056,7 @@ class ViettelSandbox(App):
                     continue
                 rows.append(self._row(rec))
         first = (int(page) - 1) * int(per_page)
-        return {"errorCode": None, "description": None, "totalRow": len(rows),
-                "invoices": rows[first:first + int(per_page)]}
+        return business(totalRow=len(rows), invoices=rows[first:first + int(per_page)])
 
     def _op_getListInvoiceDataControl(self, supplier, data, decision):  # noqa: N802
         start = parse_instant(self._text(data, "fromDate", "", required=True, pattern=r"\d{2}/\d{2}/\d{4}"))
@@ -1223,12 +1067,12 @@ class ViettelSandbox(App):
                 "invoiceId": r["id"], "transactionId": r["transactionID"], "transactionUuid": r["transactionUuid"],
                 "invoiceNo": r["invoiceNo"], "templateCode": r["templateCode"], "invoiceSeri": r["invoiceSeries"],
                 "reservationCode": r["reservationCode"], "issueDate": r["issueDate"],
-                "status": _CANCELLED_LABEL if r["status"] == "cancelled" else _STATUS_LABEL[bool(r["paid"])],
+                "status": status_label(r["paid"], r["status"] == "cancelled"),
                 "paymentStatus": 1 if r["paid"] else 0, "adjustmentType": r["adjustmentType"],
                 "exchangeStatus": "INVOICE_HAS_CODE_APPROVED" if r.get("codeOfTax") else "INVOICE_NO_CODE_SENT",
                 "codeOfTax": r.get("codeOfTax"), "total": self._row(r)["total"],
             } for r in self.records.values() if r["supplier"] == supplier and start <= r["issueDate"] <= end]
-        return {"errorCode": None, "description": None, "lstInvoiceBO": rows}
+        return business(lstInvoiceBO=rows)
 
     def _templates(self, wanted: str | None) -> list[dict]:
         return [{"templateCode": code, "invoiceSeri": symbol, "invoiceType": t["invoiceType"],
@@ -1237,11 +1081,11 @@ class ViettelSandbox(App):
                 if wanted in (None, "", "all", t["invoiceType"])]
 
     def _op_getAllInvoiceTemplates(self, supplier, data, decision):  # noqa: N802
-        return {"errorCode": None, "description": None, "template": self._templates(data.get("invoiceType"))}
+        return business(template=self._templates(data.get("invoiceType")))
 
     def _op_getInvoiceTemplates(self, supplier, data, decision):  # noqa: N802
         rows = self._templates(data.get("invoiceType"))
-        return {"errorCode": None, "description": None, "totalRows": len(rows), "template": rows}
+        return business(totalRows=len(rows), template=rows)
 
 
 def start(config: SandboxConfig | dict | str | os.PathLike | None = None, host: str = "127.0.0.1",
