@@ -4,16 +4,6 @@
     'countries': ['vn'],
     'category': 'Accounting/Localizations/EDI',
     'summary': 'Issue, sign, correct and prove Vietnamese e-invoices (Decree 123/70, Circular 32/2025)',
-    'description': """
-Vietnamese e-invoices (hóa đơn điện tử) in Odoo 18
-===================================================
-* Invoice templates (mẫu số) and series (ký hiệu), current and legacy (01GTKT0/001, AA/17E).
-* Life cycle CREATED / USING / CANCEL / ADJUSTED / CHANGE / DELETE and signing status.
-* Local issuance: legal HDon XML (Decision 1271/QĐ-CT), signed with a PKCS#12 certificate
-  or a PKCS#11 token/HSM, verified, with its QR code.
-
-Built on the pure-Python library ``vn_einvoice``.
-""",
     'author': 'l10n_vn_einvoice developers',
     'website': 'https://github.com/l10n-vn-einvoice/l10n_vn_einvoice',
     'license': 'LGPL-3',

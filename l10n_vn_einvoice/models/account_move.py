@@ -10,11 +10,14 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_repr, html_escape
 
-from vn_einvoice import amounts, document as doc, lifecycle
-from vn_einvoice.codes import check_tax_code, tax_code_compact
+from vn_einvoice import amounts, document as doc, lifecycle, signing
+from vn_einvoice.codes import TaxRate, check_tax_code, tax_code_compact
 from vn_einvoice.errors import EInvoiceError
 from vn_einvoice.errors import ValidationError as LibValidationError
 from vn_einvoice.providers import ProviderError
+from vn_einvoice.qr import invoice_qr_payload
+from vn_einvoice.words import total_in_words
+from vn_einvoice.xml import build_xml
 
 _logger = logging.getLogger(__name__)
 
@@ -48,7 +51,8 @@ class AccountMove(models.Model):
     features (corrections, providers) are mixins of fields and named helpers that override nothing."""
 
     _name = 'account.move'
-    _inherit = ['account.move', 'l10n_vn_einvoice.move.correction', 'l10n_vn_einvoice.move.provider']
+    _inherit = ['account.move', 'l10n_vn_einvoice.move.correction', 'l10n_vn_einvoice.move.provider',
+                'l10n_vn_einvoice.move.report']
 
     l10n_vn_einvoice_applicable = fields.Boolean(compute='_compute_l10n_vn_einvoice_applicable')
     l10n_vn_einvoice_series_id = fields.Many2one(
@@ -57,14 +61,16 @@ class AccountMove(models.Model):
         domain="[('company_id', '=', company_id)]")
     l10n_vn_einvoice_template_id = fields.Many2one(
         related='l10n_vn_einvoice_series_id.template_id', string='E-invoice template', store=True)
-    l10n_vn_einvoice_number = fields.Integer(string='E-invoice number', readonly=True, copy=False, index=True)
+    l10n_vn_einvoice_number = fields.Integer(string='E-invoice number', readonly=True, copy=False,
+                                             index='btree_not_null')
     l10n_vn_einvoice_name = fields.Char(string='E-invoice', compute='_compute_l10n_vn_einvoice_name')
     l10n_vn_einvoice_issue_datetime = fields.Datetime(string='E-invoice issued at', readonly=True, copy=False)
     l10n_vn_einvoice_state = fields.Selection(STATES, string='E-invoice state', readonly=True, copy=False,
-                                              tracking=True, index=True)
+                                              tracking=True, index='btree_not_null')
     l10n_vn_einvoice_sign_status = fields.Selection(SIGN_STATUSES, string='Signing status', readonly=True,
                                                     copy=False)
     l10n_vn_einvoice_lookup_code = fields.Char(string='Lookup code', readonly=True, copy=False,
+                                               index='btree_not_null',  # the public lookup searches by it
                                                groups='account.group_account_invoice',
                                                help='Secret code the buyer uses to look the invoice up.')
     l10n_vn_einvoice_authority_code = fields.Char(string='Tax authority code (MCCQT)', readonly=True, copy=False)
@@ -120,10 +126,11 @@ class AccountMove(models.Model):
 
     @api.depends('l10n_vn_einvoice_state')
     def _compute_show_reset_to_draft_button(self):
-        super()._compute_show_reset_to_draft_button()
+        res = super()._compute_show_reset_to_draft_button()
         for move in self:
             if move._l10n_vn_einvoice_is_issued():
                 move.show_reset_to_draft_button = False
+        return res
 
     @api.depends('l10n_vn_einvoice_state')
     def _compute_need_cancel_request(self):
@@ -209,6 +216,15 @@ class AccountMove(models.Model):
         if self.l10n_vn_einvoice_applicable and self.l10n_vn_einvoice_state:
             return self.action_l10n_vn_einvoice_correct()
         return super().button_request_cancel()
+
+    def _get_name_invoice_report(self):
+        self.ensure_one()
+        if self._l10n_vn_einvoice_has_signed_xml():
+            return 'l10n_vn_einvoice.report_einvoice_document'  # the e-invoice, printed from its signed XML
+        return super()._get_name_invoice_report()
+
+    def _get_mail_template(self):
+        return self._l10n_vn_einvoice_mail_template() or super()._get_mail_template()
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_einvoice_issued(self):
@@ -447,7 +463,6 @@ class AccountMove(models.Model):
         before = invoice.totals.total_before_tax
         tax = sum((b.tax_amount or Decimal(0) for b in breakdown), Decimal(0))
         total = amounts.round_amount(before + tax, invoice.currency)
-        from vn_einvoice.words import total_in_words
 
         totals = invoice.totals.__class__(
             total_before_tax=before, total_tax=tax, total=total,
@@ -463,9 +478,6 @@ class AccountMove(models.Model):
     @api.model
     def _l10n_vn_einvoice_sample_xml(self, company):
         """An unsigned sample HDon of the company (used to test a signer)."""
-        from vn_einvoice.codes import TaxRate
-        from vn_einvoice.xml import build_xml
-
         today = fields.Date.context_today(self)
         invoice = amounts.complete(doc.Invoice(
             template='1', symbol=f'C{today:%y}TYY', issue_date=today, number=1,
@@ -537,7 +549,7 @@ class AccountMove(models.Model):
                     move._l10n_vn_einvoice_record_error(e)
                     failed |= move
                 if commit:
-                    self.env.cr.commit()
+                    self.env.cr.commit()  # pylint: disable=invalid-commit  # one invoice per transaction (cron, Send & Print)
         return issued, failed
 
     def _l10n_vn_einvoice_record_error(self, error):
@@ -561,10 +573,6 @@ class AccountMove(models.Model):
 
     def _l10n_vn_einvoice_issue_local(self, series):
         """Number, build, sign with the company's own key, verify."""
-        from vn_einvoice import signing
-        from vn_einvoice.qr import invoice_qr_payload
-        from vn_einvoice.xml import build_xml
-
         signer = series.signer_id or self.company_id.l10n_vn_einvoice_signer_id
         number = series._allocate_number(self.invoice_date)
         invoice = self._l10n_vn_einvoice_document(number)
@@ -587,7 +595,7 @@ class AccountMove(models.Model):
         }, signed, filename, signed_by=report.seller.subject)
 
     def init(self):
-        super().init()
+        res = super().init()
         # An e-invoice number is used once in its series and year, whatever issued it (local signing, a
         # provider's answer): the database refuses a second use even if a check is bypassed.
         self.env.cr.execute("""
@@ -595,6 +603,7 @@ class AccountMove(models.Model):
                 ON account_move (l10n_vn_einvoice_series_id, l10n_vn_einvoice_number, (date_part('year', invoice_date)))
              WHERE l10n_vn_einvoice_number > 0
         """)
+        return res
 
     def _l10n_vn_einvoice_number_taken(self, number):
         """The other invoice that already holds ``number`` in this invoice's series and year, if any."""
@@ -617,6 +626,7 @@ class AccountMove(models.Model):
                 year=self.invoice_date.year, other=taken.name))
         state, sign_status = lifecycle.transition(self.l10n_vn_einvoice_state, lifecycle.Event.ISSUE,
                                                   self.l10n_vn_einvoice_sign_status or 'NOSIGN')
+        stale_pdf = self.invoice_pdf_report_id  # printed before the issue: not the e-invoice
         try:
             with self.env.cr.savepoint():
                 self.with_context(l10n_vn_einvoice_internal=True).write({
@@ -654,6 +664,7 @@ class AccountMove(models.Model):
             body=body, attachment_ids=attachment.copy({'res_field': False}).ids if attachment else [])
         if self.l10n_vn_einvoice_relation:
             self._l10n_vn_einvoice_correction_after_issue()
+        self._l10n_vn_einvoice_set_aside_pdf(stale_pdf)
         return attachment
 
     @api.model

@@ -20,7 +20,9 @@ class AccountMoveSend(models.AbstractModel):
 
     @api.model
     def _get_invoice_extra_attachments(self, move):
-        return super()._get_invoice_extra_attachments(move) + move.l10n_vn_einvoice_xml_id
+        # the signed XML, and the provider's PDF beside Odoo's own
+        return (super()._get_invoice_extra_attachments(move) | move.l10n_vn_einvoice_xml_id
+                | move._l10n_vn_einvoice_provider_pdf_attachments())
 
     def _call_web_service_before_invoice_pdf_render(self, invoices_data):
         # Issue before the PDF is rendered: the PDF shows the e-invoice number and QR code.
@@ -38,3 +40,11 @@ class AccountMoveSend(models.AbstractModel):
                 'error_title': _('The e-invoice was not issued'),
                 'errors': (invoice.l10n_vn_einvoice_error or '').splitlines(),
             }
+
+    @api.model
+    def _get_mail_params(self, move, move_data):
+        params = super()._get_mail_params(move, move_data)
+        if params and move.l10n_vn_einvoice_applicable:
+            for key in ('body', 'subject'):
+                params[key] = move._l10n_vn_einvoice_fill_mail_markers(params.get(key))
+        return params

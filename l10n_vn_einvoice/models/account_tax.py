@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from vn_einvoice.codes import TaxRate
+
 RATE_CODES = [
     ('0%', '0% (zero-rated)'),
     ('5%', '5%'),
@@ -41,8 +43,6 @@ class AccountTax(models.Model):
 
     def _l10n_vn_einvoice_tax_rate(self):
         """The library's TaxRate of this tax (``KHAC:x%`` with the tax's own percentage)."""
-        from vn_einvoice.codes import TaxRate
-
         self.ensure_one()
         code = self.l10n_vn_einvoice_rate
         if code == 'KHAC':

@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.tools import consteq, sql
+from odoo.tools import consteq
 from odoo.tools.misc import hmac as hmac_tool
 
 from vn_einvoice import lifecycle
@@ -213,13 +213,3 @@ def _problem_text(error):
     if problems:
         return '; '.join(str(p) for p in problems)[:500]
     return str(error)[:500]
-
-
-class AccountMove(models.Model):
-    _inherit = 'account.move'
-
-    def init(self):
-        super().init()
-        # the public lookup searches by the secret code
-        sql.create_index(self.env.cr, 'account_move_l10n_vn_einvoice_lookup_code_index', self._table,
-                         ['l10n_vn_einvoice_lookup_code'], where='l10n_vn_einvoice_lookup_code IS NOT NULL')

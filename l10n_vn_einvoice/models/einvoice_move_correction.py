@@ -7,6 +7,7 @@ Every state change asks ``vn_einvoice.lifecycle`` (the one state table). The leg
 """
 
 import dataclasses
+import logging
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
@@ -16,6 +17,8 @@ from vn_einvoice import document as doc
 from vn_einvoice import lifecycle
 from vn_einvoice.errors import EInvoiceError
 from vn_einvoice.xml import parse_xml
+
+_logger = logging.getLogger(__name__)
 
 RELATIONS = [('adjustment', 'Adjustment'), ('replacement', 'Replacement')]
 ADJUSTMENT_KINDS = [('money', 'Amounts'), ('info', 'Information')]
@@ -53,7 +56,7 @@ class L10nVnEinvoiceMoveCorrection(models.AbstractModel):
     _description = 'E-invoice corrections (invoice feature)'
 
     l10n_vn_einvoice_relation = fields.Selection(
-        RELATIONS, string='Corrects by', readonly=True, copy=False, index=True,
+        RELATIONS, string='Corrects by', readonly=True, copy=False, index='btree_not_null',
         help='Adjustment (TCHDon 2) or replacement (TCHDon 1) of the e-invoices listed in "Corrected e-invoices".')
     l10n_vn_einvoice_adjustment_kind = fields.Selection(ADJUSTMENT_KINDS, string='Adjustment of', readonly=True,
                                                         copy=False)
@@ -270,8 +273,8 @@ class L10nVnEinvoiceMoveCorrection(models.AbstractModel):
         if self.l10n_vn_einvoice_xml_id:
             try:
                 return parse_xml(self.l10n_vn_einvoice_xml_id.raw).buyer
-            except EInvoiceError:
-                pass
+            except EInvoiceError as e:
+                _logger.info('E-invoice %s: issued XML not readable (%s), buyer taken from the invoice', self.id, e)
         return self._l10n_vn_einvoice_buyer()
 
     def _l10n_vn_einvoice_correction_lines(self, sign, negative='discount'):

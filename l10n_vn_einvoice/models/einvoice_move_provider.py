@@ -9,10 +9,8 @@ has none. The provider's number, issue time, secret code and tax-authority code 
 ZIP and XML attached. Batches (scheduled action) go through ``issue_batch`` (``createBatchInvoice``).
 """
 
-import io
 import logging
 import uuid
-import zipfile
 from collections import defaultdict
 from datetime import timezone
 
@@ -22,7 +20,7 @@ from odoo.tools import html_escape
 
 from vn_einvoice import document as doc
 from vn_einvoice.errors import EInvoiceError
-from vn_einvoice.providers import BatchEntry, InvoiceRef, ProviderError, ProviderUnknownOutcome
+from vn_einvoice.providers import BatchEntry, InvoiceRef, ProviderError, ProviderUnknownOutcome, xml_in_zip
 from vn_einvoice.qr import invoice_qr_payload
 
 from ..tools.provider_run import ProviderRun
@@ -35,24 +33,6 @@ SYNC_STATES = ('USING', 'ADJUSTED')
 
 def _new_key():
     return str(uuid.uuid4())
-
-
-def _xml_from_zip(data, depth=0):
-    """(name, bytes) of the first XML in a provider's ZIP (SInvoice nests a zip in the zip)."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        return None
-    with archive:
-        for name in archive.namelist():
-            if name.lower().endswith('.xml'):
-                return name.rsplit('/', 1)[-1], archive.read(name)
-        for name in archive.namelist():
-            if depth < 3 and name.lower().endswith('.zip'):
-                found = _xml_from_zip(archive.read(name), depth + 1)
-                if found:
-                    return found
-    return None
 
 
 class L10nVnEinvoiceMoveProvider(models.AbstractModel):
@@ -209,7 +189,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                     continue
                 before = move._l10n_vn_einvoice_provider_prepare()[move.id]
                 if can_commit:
-                    self.env.cr.commit()  # the key and the flag are safe before any request
+                    self.env.cr.commit()  # pylint: disable=invalid-commit  # the key and the flag are safe before any request
                     if not move._l10n_vn_einvoice_lock() or move.l10n_vn_einvoice_state != 'CREATED':
                         continue
                 run.maybe_sent[move.id] = before
@@ -221,7 +201,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                     move._l10n_vn_einvoice_provider_failed(e, move._l10n_vn_einvoice_maybe_after(e, before, run.outcome))
                     failed |= move
                 if can_commit:
-                    self.env.cr.commit()
+                    self.env.cr.commit()  # pylint: disable=invalid-commit  # lock, call, commit per invoice: never issued twice
                 if move in issued:
                     move._l10n_vn_einvoice_provider_after_issue(run, can_commit)
         return issued, failed
@@ -268,7 +248,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                         ready |= move
                 before = ready._l10n_vn_einvoice_provider_prepare()
                 if can_commit:
-                    self.env.cr.commit()
+                    self.env.cr.commit()  # pylint: disable=invalid-commit  # lock, call, commit per invoice: never issued twice
                     locked = ready._l10n_vn_einvoice_lock()
                     ready = ready.filtered(lambda m: m.id in locked and m.l10n_vn_einvoice_state == 'CREATED')
                 entries, sent = [], self.browse()
@@ -294,7 +274,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                         move._l10n_vn_einvoice_provider_failed(e, move._l10n_vn_einvoice_maybe_after(e, before[move.id], {}))
                     failed |= sent
                     if can_commit:
-                        self.env.cr.commit()
+                        self.env.cr.commit()  # pylint: disable=invalid-commit  # lock, call, commit per invoice: never issued twice
                     continue
                 items = answer.by_uuid()
                 done = self.browse()
@@ -316,7 +296,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                         failed |= move
                 issued |= done
                 if can_commit:
-                    self.env.cr.commit()
+                    self.env.cr.commit()  # pylint: disable=invalid-commit  # lock, call, commit per invoice: never issued twice
                 done._l10n_vn_einvoice_provider_after_issue(run, can_commit)
         return issued, failed
 
@@ -455,7 +435,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                 continue
             move._l10n_vn_einvoice_provider_fetch_files(run, raise_errors=False)
             if can_commit:
-                self.env.cr.commit()
+                self.env.cr.commit()  # pylint: disable=invalid-commit  # lock, call, commit per invoice: never issued twice
 
     def _l10n_vn_einvoice_provider_fetch_files(self, run=None, raise_errors=True):
         own = run is None
@@ -487,7 +467,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
         Attachment = self.env['ir.attachment'].sudo()
         files = [(pdf.file_name, pdf.content, 'application/pdf', 'l10n_vn_einvoice_provider_pdf'),
                  (archive.file_name, archive.content, 'application/zip', 'l10n_vn_einvoice_provider_zip')]
-        found = _xml_from_zip(archive.content)
+        found = xml_in_zip(archive.content)
         if found and not self.l10n_vn_einvoice_xml_id:
             files.append((found[0], found[1], 'application/xml', 'l10n_vn_einvoice_xml'))
         for name, raw, mimetype, fname in files:
@@ -498,6 +478,11 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
         self.invalidate_recordset(['l10n_vn_einvoice_provider_pdf', 'l10n_vn_einvoice_provider_pdf_id',
                                    'l10n_vn_einvoice_provider_zip', 'l10n_vn_einvoice_provider_zip_id',
                                    'l10n_vn_einvoice_xml', 'l10n_vn_einvoice_xml_id'])
+
+    def _l10n_vn_einvoice_provider_pdf_attachments(self):
+        """PDFs of the e-invoice made by the provider, sent and kept beside Odoo's own (none when signed
+        locally)."""
+        return self.mapped('l10n_vn_einvoice_provider_pdf_id')
 
     def action_l10n_vn_einvoice_provider_files(self):
         self._l10n_vn_einvoice_check_access()
@@ -537,7 +522,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                                       else _('Payment status sent to the provider: unpaid.'))
                     done |= move
                 if can_commit:
-                    self.env.cr.commit()
+                    self.env.cr.commit()  # pylint: disable=invalid-commit  # lock, call, commit per invoice: never issued twice
         return done, failed
 
     def action_l10n_vn_einvoice_provider_payment(self):

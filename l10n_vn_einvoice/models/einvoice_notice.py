@@ -50,10 +50,10 @@ class L10nVnEinvoiceNotice(models.Model):
                                   default=lambda self: self.env.company.l10n_vn_einvoice_tax_office_code)
     tax_office_name = fields.Char(string='Tax office',
                                   default=lambda self: self.env.company.l10n_vn_einvoice_tax_office_name)
-    place = fields.Char(string='Place', size=50,
+    place = fields.Char(size=50,
                         default=lambda self: self.env.company.state_id.name or self.env.company.city)
     line_ids = fields.One2many('l10n_vn_einvoice.notice.line', 'notice_id', string='Invoices', copy=True)
-    agreement_id = fields.Many2one('l10n_vn_einvoice.agreement', string='Agreement', check_company=True, copy=False)
+    agreement_id = fields.Many2one('l10n_vn_einvoice.agreement', check_company=True, copy=False)
     xml = fields.Binary(string='Signed XML', attachment=True, readonly=True, copy=False)
     xml_filename = fields.Char(readonly=True, copy=False)
     signed_on = fields.Datetime(readonly=True, copy=False)

@@ -20,6 +20,9 @@ from odoo.exceptions import UserError, ValidationError
 
 from vn_einvoice import codes
 from vn_einvoice.errors import ValidationError as LibValidationError
+from vn_einvoice.providers import (PROVIDERS, ProviderAuthError, ProviderError, ProviderNotSupported,
+                                   ProviderRefused, ProviderUnavailable, ProviderUnknownOutcome, RetryPolicy,
+                                   Timeouts)
 
 _logger = logging.getLogger(__name__)
 
@@ -31,8 +34,6 @@ _PROCESS_TOKENS = {}
 
 
 def _provider_classes():
-    from vn_einvoice.providers import PROVIDERS
-
     return PROVIDERS
 
 
@@ -108,7 +109,7 @@ class L10nVnEinvoiceProvider(models.Model):
 
     name = fields.Char(required=True)
     sequence = fields.Integer(default=10)
-    provider = fields.Selection(selection='_selection_provider', string='Provider', required=True,
+    provider = fields.Selection(selection='_selection_provider', required=True,
                                 default=lambda self: next(iter(_provider_classes()), False))
     company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company)
     active = fields.Boolean(default=True)
@@ -137,7 +138,7 @@ class L10nVnEinvoiceProvider(models.Model):
     last_check = fields.Datetime(string='Last connection test', readonly=True, copy=False)
     last_check_ok = fields.Boolean(readonly=True, copy=False)
     last_check_message = fields.Char(string='Result', readonly=True, copy=False)
-    series_ids = fields.One2many('l10n_vn_einvoice.series', 'provider_id', string='Series')
+    series_ids = fields.One2many('l10n_vn_einvoice.series', 'provider_id')
     field_ids = fields.One2many('l10n_vn_einvoice.provider.field', 'provider_id', string='Custom fields')
     series_count = fields.Integer(compute='_compute_counts')
     field_count = fields.Integer(compute='_compute_counts')
@@ -189,7 +190,6 @@ class L10nVnEinvoiceProvider(models.Model):
     def _client(self, **overrides):
         """A client of the provider's API for this account (a context manager; close it after use)."""
         self.ensure_one()
-        from vn_einvoice.providers import RetryPolicy, Timeouts
 
         cls = _provider_classes().get(self.provider)
         if cls is None:
@@ -214,9 +214,6 @@ class L10nVnEinvoiceProvider(models.Model):
     @api.model
     def _error_text(self, error):
         """Plain words for a provider error, in the user's language when the provider gave them."""
-        from vn_einvoice.providers import (ProviderAuthError, ProviderRefused, ProviderUnavailable,
-                                           ProviderUnknownOutcome)
-
         vietnamese = (self.env.lang or '').startswith('vi')
         explanation = (error.explanation_vi if vietnamese and error.explanation_vi else error.explanation) or ''
         name = PROVIDER_LABELS.get(error.provider) or error.provider or _('The provider')
@@ -247,7 +244,6 @@ class L10nVnEinvoiceProvider(models.Model):
     def action_test_connection(self):
         """Log in and read the templates registered at the provider."""
         self.ensure_one()
-        from vn_einvoice.providers import ProviderError
 
         try:
             with self._client() as client:
@@ -263,7 +259,6 @@ class L10nVnEinvoiceProvider(models.Model):
     def action_import(self):
         """Create the templates, series (issuing through this account) and custom fields the provider has."""
         self.ensure_one()
-        from vn_einvoice.providers import ProviderError, ProviderNotSupported
 
         try:
             with self._client() as client:

@@ -12,7 +12,7 @@ class L10nVnEinvoiceProviderField(models.Model):
     company_id = fields.Many2one(related='provider_id.company_id', store=True)
     template_code = fields.Char(string='Provider template', required=True)
     field_id = fields.Integer(string='Provider id', required=True)
-    key = fields.Char(string='Key', required=True)
+    key = fields.Char(required=True)
     label = fields.Char()
     value_type = fields.Char(string='Type')
     required = fields.Boolean()

@@ -21,9 +21,9 @@ class L10nVnEinvoiceSeries(models.Model):
     _check_company_auto = True
 
     sequence = fields.Integer(default=10)
-    template_id = fields.Many2one('l10n_vn_einvoice.template', string='Template', required=True,
+    template_id = fields.Many2one('l10n_vn_einvoice.template', required=True,
                                   check_company=True, ondelete='restrict')
-    symbol = fields.Char(string='Symbol', required=True,
+    symbol = fields.Char(required=True,
                          help='KHHDon, e.g. C26TAA: C (coded by the tax authority) or K, two digits of the '
                               'year, the kind letter (T, D, L, M, N, B, G, H, X) and two letters. '
                               'Legacy series such as AA/17E are accepted.')
@@ -44,7 +44,7 @@ class L10nVnEinvoiceSeries(models.Model):
     provider_template_code = fields.Char(
         string='Provider template code',
         help='The provider\'s code of the template, e.g. 1/001 at Viettel (legacy templates: as they are).')
-    signer_id = fields.Many2one('l10n_vn_einvoice.signer', string='Signer', check_company=True,
+    signer_id = fields.Many2one('l10n_vn_einvoice.signer', check_company=True,
                                 help='Certificate or token that signs the invoices of this series. '
                                      'Empty: the company default signer.')
     next_number = fields.Integer(string='Next number', default=1, readonly=True, copy=False)

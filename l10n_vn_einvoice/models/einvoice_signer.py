@@ -6,7 +6,9 @@ import threading
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from vn_einvoice import signing
 from vn_einvoice.errors import EInvoiceError
+from vn_einvoice.signing import certs
 
 _logger = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ class L10nVnEinvoiceSigner(models.Model):
         help='Sign even when the tax code (MST) in the certificate differs from the company\'s.')
     # PKCS#12: stored by Odoo's certificate module (readable by administrators only).
     certificate_id = fields.Many2one(
-        'certificate.certificate', string='Certificate', check_company=True, groups='base.group_system',
+        'certificate.certificate', check_company=True, groups='base.group_system',
         domain="[('scope', 'in', ('l10n_vn_einvoice', 'general'))]")
     # PKCS#11
     pkcs11_module = fields.Char(string='PKCS#11 library', groups='base.group_system',
@@ -107,7 +109,6 @@ class L10nVnEinvoiceSigner(models.Model):
     def _make_signer(self):
         """A ``vn_einvoice.signing`` signer for this record; use it as a context manager."""
         self.ensure_one()
-        from vn_einvoice import signing
 
         rec = self.sudo()
         try:
@@ -167,7 +168,6 @@ class L10nVnEinvoiceSigner(models.Model):
     def _sign_xml(self, xml, signing_time=None):
         """Sign an unsigned HDon (seller signature) and return the signed bytes."""
         self.ensure_one()
-        from vn_einvoice import signing
 
         rec = self.sudo()
         try:
@@ -180,8 +180,6 @@ class L10nVnEinvoiceSigner(models.Model):
             raise UserError(_('Signing with %(name)s failed: %(reason)s', name=rec.name, reason=str(e))) from None
 
     def _record_certificate(self, signer):
-        from vn_einvoice.signing import certs
-
         cert = signer.certificate
         not_before, not_after = certs.validity(cert)
         self.sudo().write({
@@ -196,7 +194,6 @@ class L10nVnEinvoiceSigner(models.Model):
     def action_test_signer(self):
         """Sign and verify a sample invoice of the company; report what the certificate says."""
         self.ensure_one()
-        from vn_einvoice import signing
 
         sample = self.env['account.move']._l10n_vn_einvoice_sample_xml(self.company_id)
         with self._make_signer() as signer:

@@ -25,7 +25,7 @@ class L10nVnEinvoiceTemplate(models.Model):
         compute='_compute_from_code', store=True)
     company_id = fields.Many2one('res.company', required=True, default=lambda self: self.env.company)
     active = fields.Boolean(default=True)
-    series_ids = fields.One2many('l10n_vn_einvoice.series', 'template_id', string='Series')
+    series_ids = fields.One2many('l10n_vn_einvoice.series', 'template_id')
     is_used = fields.Boolean(compute='_compute_is_used')
 
     _sql_constraints = [

@@ -1,4 +1,9 @@
+import base64
+from datetime import date
+
 from odoo import api, fields, models
+
+from vn_einvoice.sandbox import testca
 
 
 class ResCompany(models.Model):
@@ -59,10 +64,7 @@ class ResCompany(models.Model):
         and this year's series ``C<yy>TAA``. Never use such a certificate for real invoices.
         """
         self.ensure_one()
-        import base64
-        from datetime import date
 
-        from vn_einvoice.sandbox import testca
 
         if tax_code:
             self.vat = tax_code

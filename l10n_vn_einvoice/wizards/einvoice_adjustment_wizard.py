@@ -123,7 +123,7 @@ class L10nVnEinvoiceAdjustmentWizard(models.TransientModel):
     @api.depends('kind', 'origin_ids', 'list_number', 'list_date', 'line_ids.what', 'line_ids.direction',
                  'line_ids.delta_quantity', 'line_ids.delta_price', 'line_ids.delta_amount', 'line_ids.new_tax_ids')
     def _compute_note(self):
-        super()._compute_note()
+        return super()._compute_note()
 
     def _default_note(self):
         self.ensure_one()

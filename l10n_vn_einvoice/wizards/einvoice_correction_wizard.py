@@ -199,8 +199,8 @@ class L10nVnEinvoiceCorrectionWizard(models.TransientModel):
                                 if line[2]['display_type'] in ('product', 'line_section', 'line_note')]
             data.pop('invoice_date_due', None)
             new = self.env['account.move'].create(data)
-            new.message_post(body=_('Prepared to be issued instead of e-invoice %s, cancelled by notice %s.',
-                                    move._get_html_link(title=move.l10n_vn_einvoice_name), notice.name))
+            new.message_post(body=_('Prepared to be issued instead of e-invoice %(einvoice)s, cancelled by notice %(notice)s.',
+                                    einvoice=move._get_html_link(title=move.l10n_vn_einvoice_name), notice=notice.name))
         move.message_post(body=_('Cancellation requested with notice 04/SS-HĐĐT %s: the e-invoice is cancelled when '
                                  'the tax authority accepts it.', notice._get_html_link()))
         return {'type': 'ir.actions.act_window', 'res_model': notice._name, 'res_id': notice.id, 'view_mode': 'form'}

@@ -24,7 +24,7 @@ class L10nVnEinvoiceReplacementWizard(models.TransientModel):
 
     @api.depends('origin_ids', 'list_number', 'list_date')
     def _compute_note(self):
-        super()._compute_note()
+        return super()._compute_note()
 
     def _default_note(self):
         self.ensure_one()

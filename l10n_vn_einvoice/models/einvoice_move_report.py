@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import _, api, models
 from odoo.exceptions import UserError
 from odoo.tools.image import image_data_uri
 
@@ -34,8 +34,12 @@ MAIL_MARKERS = {
 }
 
 
-class AccountMove(models.Model):
-    _inherit = 'account.move'
+class L10nVnEinvoiceMoveReport(models.AbstractModel):
+    """How an e-invoice is printed and mailed, as helpers of ``account.move`` (mixed in by
+    models/account_move.py). It overrides nothing: account.move's report and mail hooks call these."""
+
+    _name = 'l10n_vn_einvoice.move.report'
+    _description = 'E-invoice PDF and mail (invoice feature)'
 
     # ------------------------------------------------------------------
     # Which report, which mail
@@ -45,12 +49,6 @@ class AccountMove(models.Model):
         self.ensure_one()
         return bool(self.l10n_vn_einvoice_applicable and self.l10n_vn_einvoice_number
                     and self.sudo().l10n_vn_einvoice_xml_id)
-
-    def _get_name_invoice_report(self):
-        self.ensure_one()
-        if self._l10n_vn_einvoice_has_signed_xml():
-            return 'l10n_vn_einvoice.report_einvoice_document'
-        return super()._get_name_invoice_report()
 
     def _l10n_vn_einvoice_is_for_mail(self):
         """An e-invoice that is issued, or that Send & Print will issue before the mail leaves."""
@@ -67,14 +65,13 @@ class AccountMove(models.Model):
             return False
         return bool(partner.country_id) and partner.country_id.code != 'VN'
 
-    def _get_mail_template(self):
+    def _l10n_vn_einvoice_mail_template(self):
+        """The e-invoice mail template of these invoices (Vietnamese or English), or None."""
         if self and all(move._l10n_vn_einvoice_is_for_mail() for move in self):
             english = all(move._l10n_vn_einvoice_mail_in_english() for move in self)
-            template = self.env.ref('l10n_vn_einvoice.email_template_einvoice_en' if english
-                                    else 'l10n_vn_einvoice.email_template_einvoice', raise_if_not_found=False)
-            if template:
-                return template
-        return super()._get_mail_template()
+            return self.env.ref('l10n_vn_einvoice.email_template_einvoice_en' if english
+                                else 'l10n_vn_einvoice.email_template_einvoice', raise_if_not_found=False)
+        return None
 
     def _l10n_vn_einvoice_lookup_url(self):
         self.ensure_one()
@@ -124,29 +121,15 @@ class AccountMove(models.Model):
         return Markup(text) if is_markup else text
 
     # ------------------------------------------------------------------
-    # Provider mode hook: PDFs that a provider made are kept beside ours
-    # ------------------------------------------------------------------
-
-    def _l10n_vn_einvoice_provider_pdf_attachments(self):
-        """PDFs of the e-invoice made by the provider (provider mode), sent and kept with Odoo's own PDF.
-
-        Local signing has none.
-        """
-        return self.mapped('l10n_vn_einvoice_provider_pdf_id')
-
-    # ------------------------------------------------------------------
     # Issuing: a PDF printed before the invoice was issued is not the e-invoice
     # ------------------------------------------------------------------
 
-    def _l10n_vn_einvoice_mark_issued(self, *args, **kwargs):
-        stale = self.invoice_pdf_report_id
-        result = super()._l10n_vn_einvoice_mark_issued(*args, **kwargs)
+    def _l10n_vn_einvoice_set_aside_pdf(self, stale):
+        """Keep a PDF printed before the invoice was issued in the chatter, but no longer as "the" invoice
+        PDF: the next Send & Print renders the e-invoice from the signed XML."""
         if stale:
-            # Keep it in the chatter, but it is no longer "the" invoice PDF: the next Send & Print
-            # renders the e-invoice from the signed XML.
             stale.sudo().write({'res_field': False, 'name': f'{self.name.replace("/", "_")}_before_issue.pdf'})
             self.invalidate_recordset(['invoice_pdf_report_id', 'invoice_pdf_report_file'])
-        return result
 
     # ------------------------------------------------------------------
     # Report data, from the signed XML
@@ -268,30 +251,3 @@ class AccountMove(models.Model):
             'lookup_url': self._l10n_vn_einvoice_lookup_url(),
             'lookup_code': self.sudo().l10n_vn_einvoice_lookup_code or '',
         }
-
-
-class AccountMoveSend(models.AbstractModel):
-    _inherit = 'account.move.send'
-
-    @api.model
-    def _get_invoice_extra_attachments(self, move):
-        # union: a provider integration may also add its PDF itself
-        return super()._get_invoice_extra_attachments(move) | move._l10n_vn_einvoice_provider_pdf_attachments()
-
-    @api.model
-    def _get_mail_params(self, move, move_data):
-        params = super()._get_mail_params(move, move_data)
-        if params and move.l10n_vn_einvoice_applicable:
-            for key in ('body', 'subject'):
-                params[key] = move._l10n_vn_einvoice_fill_mail_markers(params.get(key))
-        return params
-
-
-class ResPartner(models.Model):
-    _inherit = 'res.partner'
-
-    l10n_vn_einvoice_bilingual = fields.Selection(
-        selection=[('auto', 'Automatic'), ('yes', 'Vietnamese and English'), ('no', 'Vietnamese only')],
-        string='E-invoice language', default='auto',
-        help='Language of the printed e-invoice. Automatic: Vietnamese with English subtitles for foreign '
-             'buyers and invoices in a foreign currency, Vietnamese only otherwise.')
