@@ -18,10 +18,15 @@ Files (PDF/ZIP) are not fetched in these three runs (Odoo fetches them after its
 run, ours one by one WITH the files, shows their cost. Round trips are counted by the sandbox (every HTTP
 request it received, logins and look-ups included). The last line prints the figures.
 """
+import cProfile
 import os
+import pstats
 import subprocess
 import sys
 import time
+from datetime import date
+
+from vn_einvoice.sandbox.viettel import V2_PREFIX, start
 
 N = int(os.environ.get('BENCH_N', '500'))
 MST = '0312345673'
@@ -49,12 +54,8 @@ def _main():
 
 
 def _bench(env):
-    from datetime import date
-
-    from odoo import Command
-    from odoo.addons.l10n_vn_edi_viettel.models import account_move as odoo_viettel
-
-    from vn_einvoice.sandbox.viettel import V2_PREFIX, start
+    from odoo import Command  # noqa: PLC0415 - Odoo exists only in odoo-bin shell; _main runs without it
+    from odoo.addons.l10n_vn_edi_viettel.models import account_move as odoo_viettel  # noqa: PLC0415 - Odoo exists only in odoo-bin shell; _main runs without it
 
     server = start()
     app = server.app
@@ -133,9 +134,6 @@ def _bench(env):
         env.invalidate_all()
         trips, start_time = stats(), time.perf_counter()
         if os.environ.get('BENCH_PROFILE') == label:
-            import cProfile
-            import pstats
-
             profile = cProfile.Profile()
             profile.runcall(func, moves)
             pstats.Stats(profile).sort_stats('cumulative').print_stats(40)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections import Counter
@@ -203,8 +204,6 @@ def test_secrets_never_in_logs_or_errors(caplog):
                 c.issue(invoice(), transaction_uuid=new_uuid())
             errors.append(e.value)
             tokens = [t for t in app.tokens]
-    import base64
-
     secrets = [password, wrong, base64.b64encode(f"ketoan:{password}".encode()).decode(),
                base64.b64encode(f"ketoan:{wrong}".encode()).decode(), *tokens]
     texts = [caplog.text] + [f"{e} {e!r} {e.raw!r} {e.explanation}" for e in errors]

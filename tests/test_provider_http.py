@@ -8,7 +8,8 @@ import socket
 import pytest
 
 from vn_einvoice.providers.base import ProviderAuthError, ProviderUnavailable, ProviderUnknownOutcome
-from vn_einvoice.providers.http import HttpSession, RetryPolicy, parse_retry_after, redact, redact_obj
+from vn_einvoice.providers.http import HttpSession, RetryPolicy, parse_retry_after
+from vn_einvoice.providers.redact import redact, redact_obj
 from vn_einvoice.sandbox.http import App, Response, SandboxServer
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import zipfile
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import requests
 from lxml import etree
 from sinvoice_helpers import (
     BUYER,
@@ -27,6 +30,8 @@ from sinvoice_helpers import (
 )
 from tools import require_tool
 
+import vn_einvoice.sandbox.viettel as sandbox_module
+from vn_einvoice.cli import main
 from vn_einvoice.document import ExtraField, IdKind, Line, LineKind, Party, RelatedInvoice, RelationKind
 from vn_einvoice.errors import ValidationError
 from vn_einvoice.providers import PROVIDERS, get_provider
@@ -37,6 +42,7 @@ from vn_einvoice.providers.base import (
     ProviderAuthError,
     ProviderRefused,
     ProviderUnavailable,
+    ProviderUnknownOutcome,
 )
 from vn_einvoice.providers.viettel import ERROR_EXPLANATIONS, ViettelSInvoice, explain
 
@@ -394,10 +400,6 @@ def test_error_envelope_refusal(sinvoice):
 
 
 def test_every_code_the_sandbox_sends_is_explained():
-    from pathlib import Path
-
-    import vn_einvoice.sandbox.viettel as sandbox_module
-
     source = Path(sandbox_module.__file__).read_text("utf-8")
     codes = set(re.findall(r"(?:Refusal|_bad)\(\s*\"([A-Z_]+)\"", source)) | {"REQUEST_FAIL", "UNAUTHORIZED"}
     assert len(codes) > 15
@@ -478,8 +480,6 @@ def test_ref_without_issue_time_is_looked_up(sinvoice):
 
 
 def test_bench_provider_prints_figures(capsys):
-    from vn_einvoice.cli import main
-
     assert main(["bench", "provider", "--count", "12", "--batch-size", "5"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     figures = dict(part.split("=") for part in last.split())
@@ -488,13 +488,9 @@ def test_bench_provider_prints_figures(capsys):
 
 
 def answer_of(status: int, content, operation: str = "op"):
-    import json as json_module
-
-    import requests
-
     response = requests.Response()
     response.status_code = status
-    response._content = content if isinstance(content, bytes) else json_module.dumps(content).encode()
+    response._content = content if isinstance(content, bytes) else json.dumps(content).encode()
     c = ViettelSInvoice("http://127.0.0.1:9/", "demo", "demo", SUPPLIER, auth="basic")
     return c._answer(response, operation)
 
@@ -523,7 +519,5 @@ def test_answers_that_are_successes():
     assert answer_of(200, [{"id": 1}]) == [{"id": 1}]
     assert answer_of(200, {"errorCode": None, "description": None, "result": True})["result"] is True
     assert answer_of(200, {"errorCode": "", "description": "", "result": {}})["result"] == {}
-    from vn_einvoice.providers.base import ProviderUnknownOutcome
-
     with pytest.raises(ProviderUnknownOutcome):
         answer_of(200, b"<html>proxy page</html>", "createInvoice")

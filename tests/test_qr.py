@@ -12,6 +12,7 @@ import pytest
 from lxml import etree
 from PIL import Image
 
+import vn_einvoice.qr as qr_module
 from vn_einvoice.document import Invoice, Line, Party, Totals
 from vn_einvoice.errors import ValidationError
 from vn_einvoice.qr import (
@@ -261,13 +262,11 @@ def test_invoice_errors():
 
 
 def test_length_limit(monkeypatch):
-    import vn_einvoice.qr as qr
-
     # Real fields cannot reach 512 characters; lower the limit to exercise the check.
-    monkeypatch.setattr(qr, "MAX_PAYLOAD", len(SAMPLE) - 1)
+    monkeypatch.setattr(qr_module, "MAX_PAYLOAD", len(SAMPLE) - 1)
     with pytest.raises(ValidationError, match="exceeds"):
         invoice_qr_payload(make_invoice(), payment=SAMPLE_PAYMENT)
-    monkeypatch.setattr(qr, "MAX_PAYLOAD", len(SAMPLE))
+    monkeypatch.setattr(qr_module, "MAX_PAYLOAD", len(SAMPLE))
     assert invoice_qr_payload(make_invoice(), payment=SAMPLE_PAYMENT) == SAMPLE
 
 

@@ -18,7 +18,9 @@ import pytest
 import requests
 from lxml import etree
 from sinvoice_helpers import GMT7, SUPPLIER, client, invoice, new_uuid, running_sandbox, seed_body, series
+from tools import require_tool
 
+from vn_einvoice.sandbox.http import Faults, SandboxServer
 from vn_einvoice.sandbox.viettel import V2_PREFIX, SandboxConfig, ViettelSandbox, parse_instant
 
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"demo:demo").decode()}
@@ -412,8 +414,6 @@ def test_config_file_and_admin_endpoints(tmp_path):
     app = ViettelSandbox(SandboxConfig.load(path))
     with pytest.raises(ValueError):
         SandboxConfig.from_dict({"nonsense": 1})
-    from vn_einvoice.sandbox.http import SandboxServer
-
     with SandboxServer(app) as server:
         assert create(server, today_body(), SUPPLIER).status_code == 500 and not app.invoices()  # not processed
         assert create(server, today_body(), SUPPLIER).json()["errorCode"] == ""
@@ -436,8 +436,6 @@ def test_config_file_and_admin_endpoints(tmp_path):
 
 
 def test_fault_selection_by_count_and_probability():
-    from vn_einvoice.sandbox.http import Faults
-
     faults = Faults(seed=1)
     faults.add(op="a", kind="drop", after=2, times=2)
     assert [bool(faults.pick("a")) for _ in range(6)] == [False, False, True, True, False, False]
@@ -481,8 +479,6 @@ def test_cli_serves_until_interrupted(tmp_path):
 
 
 def test_pdf_is_a_real_pdf(sandbox, tmp_path):
-    from tools import require_tool
-
     server, _ = sandbox
     result = create(server, copy.deepcopy(seed_body("original"))).json()["result"]
     answer = post(server, "InvoiceUtilsWS/getInvoiceRepresentationFile", {

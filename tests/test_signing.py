@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import random
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import tools
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -670,8 +672,6 @@ def test_ecdsa_der_signature_value_is_refused(ec_signer, unsigned):
 
 
 def test_report_to_dict_is_json(signed_sample):
-    import json
-
     data = json.loads(json.dumps(verify_invoice(signed_sample).to_dict()))
     assert data["valid"] is True
     assert data["signatures"][0]["covers"] == ["HDon/DLHDon", "HDon/DSCKS/NBan/Signature/Object"]
@@ -806,8 +806,6 @@ def test_inherited_namespaces_and_xml_lang_in_random_documents():
 # --- the test helper for external tools -----------------------------------------------------------
 
 def test_require_tool_skips_locally_and_fails_under_ci(monkeypatch, tmp_path):
-    import tools
-
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="'no-such-tool-vn' .* is missing"):
         tools.require_tool("no-such-tool-vn")

@@ -10,9 +10,10 @@ from collections import OrderedDict
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from .codes import TaxRate
+from .codes import TaxRate, template_kind, template_title
 from .document import Invoice, LineKind, TaxBreakdown, Totals
 from .errors import Problem, ValidationError
+from .words import total_in_words
 
 ZERO = Decimal(0)
 
@@ -60,8 +61,6 @@ def compute_breakdown(invoice: Invoice) -> tuple[TaxBreakdown, ...]:
 
 
 def compute_totals(invoice: Invoice, breakdown: tuple[TaxBreakdown, ...]) -> Totals:
-    from .words import total_in_words
-
     before = sum((b.taxable_amount for b in breakdown), ZERO)
     # Lines without a rate (e.g. a sales invoice, template 2) still count before tax.
     before += sum((ln.signed_amount for ln in invoice.lines if ln.counts_in_totals and ln.tax_rate is None), ZERO)
@@ -90,7 +89,6 @@ def complete(invoice: Invoice) -> Invoice:
     lines = tuple(
         replace(ln, seq=ln.seq if ln.seq is not None else i) for i, ln in enumerate(invoice.lines, start=1)
     )
-    from .codes import template_title
 
     title = invoice.title
     if not title:
@@ -196,8 +194,6 @@ def check_amounts(invoice: Invoice) -> list[Problem]:
 
 def codes_template_needs_rate(template: str) -> bool:
     """VAT invoices (template 1, 8, legacy 01GTKT) need a rate on every line; sales invoices do not."""
-    from .codes import template_kind
-
     try:
         return template_kind(template) in {"1", "8"}
     except ValidationError:

@@ -22,6 +22,7 @@ from . import document as doc
 from .amounts import complete, line_amount
 from .codes import TaxRate, to_decimal
 from .errors import Problem, ValidationError
+from .xml.build import fmt_num
 
 
 @cache
@@ -159,8 +160,6 @@ def _to_json(value):
     if isinstance(value, TaxRate):
         return value.code
     if isinstance(value, Decimal):
-        from .xml.build import fmt_num
-
         return fmt_num(value)
     if isinstance(value, enum.Enum):
         return value.name.lower()

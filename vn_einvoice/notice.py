@@ -16,7 +16,7 @@ The signature follows the ``HDon`` profile (:mod:`vn_einvoice.signing.xmldsig`) 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from lxml import etree
@@ -24,6 +24,7 @@ from lxml import etree
 from .codes import check_tax_code, check_template_symbol
 from .document import RelatedInvoiceType
 from .errors import Problem, ValidationError
+from .signing.generic import sign_document, verify_document
 from .xml.build import fmt_date
 from .xml.schema import Field
 from .xml.validate import _walk
@@ -100,8 +101,6 @@ class ErrorNotice:
 
     def numbered(self) -> ErrorNotice:
         """The notice with its invoices numbered 1, 2, … (``STT``) where not numbered."""
-        from dataclasses import replace
-
         return replace(self, invoices=tuple(
             inv if inv.seq is not None else replace(inv, seq=i) for i, inv in enumerate(self.invoices, start=1)))
 
@@ -379,8 +378,6 @@ def parse_notice_xml(data: bytes | str) -> ErrorNotice:
 def sign_notice(xml, signer, *, algorithm: str | None = None, signing_time: datetime | None = None,
                 at: datetime | None = None, allow_mst_mismatch: bool = False) -> bytes:
     """The taxpayer's signature in ``TBao/DSCKS/NNT`` over ``DLTBao`` (certificate MST = ``DLTBao/MST``)."""
-    from .signing.generic import sign_document
-
     return sign_document(xml, signer, data_path=DATA_PATH, container_path=SIGNATURE_PATH, tax_code_path="MST",
                          algorithm=algorithm, signing_time=signing_time, at=at, signature_id="NNT",
                          allow_mst_mismatch=allow_mst_mismatch)
@@ -388,7 +385,5 @@ def sign_notice(xml, signer, *, algorithm: str | None = None, signing_time: date
 
 def verify_notice(xml, *, at: datetime | None = None, trusted_certificates=None):
     """A :class:`~vn_einvoice.signing.VerificationReport` of the taxpayer's signature(s)."""
-    from .signing.generic import verify_document
-
     return verify_document(xml, data_path=DATA_PATH, container_path=SIGNATURE_PATH, tax_code_path="MST",
                            at=at, trusted_certificates=trusted_certificates)

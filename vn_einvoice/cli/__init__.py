@@ -9,6 +9,8 @@ import sys
 from ..errors import EInvoiceError, ValidationError
 
 # Modules providing sub-commands, each with ``register(subparsers)``; a missing one is skipped.
+# All of them are imported to build the parser, so what only some commands need (lxml, cryptography,
+# qrcode, requests, the invoice model) is imported inside those commands: "# noqa: PLC0415 - CLI start-up".
 COMMAND_MODULES = ("document", "signing", "demo", "bench", "sandbox")
 
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import time
+import uuid as uuid_module
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+
+from ..codes import TaxRate
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ SELLER_MST = "0312345673"
 
 def make_sample_hdon(lines: int = 20) -> bytes:
     """An unsigned ``HDon`` (bytes) of :func:`make_sample_invoice`, built by :func:`vn_einvoice.xml.build_xml`."""
-    from ..xml import build_xml
+    from ..xml import build_xml  # noqa: PLC0415 - CLI start-up: lxml, only for bench
 
     return build_xml(make_sample_invoice(lines))
 
@@ -85,13 +88,13 @@ def _configure_sign(p) -> None:
 
 
 def _run_sign(args) -> int:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-    from lxml import etree
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415 - CLI start-up: cryptography, only for bench sign
+    from cryptography.hazmat.primitives.asymmetric import padding  # noqa: PLC0415 - CLI start-up: cryptography, only for bench sign
+    from lxml import etree  # noqa: PLC0415 - CLI start-up: lxml, only for bench sign
 
-    from ..sandbox.testca import make_seller_certificate, make_test_ca, p12_bytes
-    from ..signing.pkcs12 import Pkcs12Signer
-    from ..signing.xmldsig import sign_invoice, verify_invoice
+    from ..sandbox.testca import make_seller_certificate, make_test_ca, p12_bytes  # noqa: PLC0415 - CLI start-up: cryptography, only for bench sign
+    from ..signing.pkcs12 import Pkcs12Signer  # noqa: PLC0415 - CLI start-up: cryptography, only for bench sign
+    from ..signing.xmldsig import sign_invoice, verify_invoice  # noqa: PLC0415 - CLI start-up: lxml and cryptography, only for bench sign
 
     where = pin_to_one_core()
     ca = make_test_ca()
@@ -130,9 +133,8 @@ BENCHES["sign"] = Bench("sign a sample invoice repeatedly (PKCS#12, RSA-2048, SH
 
 def make_sample_invoice(lines: int = 20):
     """A complete invoice with ``lines`` goods lines at 10/8/5/0 %, KCT and KKKNT, a discount and a note."""
-    from ..amounts import complete
-    from ..codes import TaxRate
-    from ..document import Invoice, Line, LineKind, Party
+    from ..amounts import complete  # noqa: PLC0415 - CLI start-up: the invoice model (~15 ms), only for bench
+    from ..document import Invoice, Line, LineKind, Party  # noqa: PLC0415 - CLI start-up: the invoice model (~15 ms), only for bench
 
     codes = ("10%", "8%", "5%", "0%", "KCT", "KKKNT")
     items = [
@@ -158,9 +160,9 @@ def make_sample_invoice(lines: int = 20):
 def bench_build(lines: int = 20, seconds: float = 3.0) -> dict:
     """Invoices/second of ``build_xml`` (document checks, tree, structural validation, serialisation)
     against plain ``lxml.etree.tostring`` of the same tree built once."""
-    from lxml import etree
+    from lxml import etree  # noqa: PLC0415 - CLI start-up: lxml, only for bench build
 
-    from ..xml import build_tree, build_xml
+    from ..xml import build_tree, build_xml  # noqa: PLC0415 - CLI start-up: lxml, only for bench build
 
     invoice = make_sample_invoice(lines)
     xml = build_xml(invoice)
@@ -204,17 +206,13 @@ def bench_provider(count: int = 500, batch_size: int = 50, latency: float = 0.0)
     createBatchInvoice, and as Odoo 18's l10n_vn_edi_viettel does it on Send & Print (createInvoice, then the
     ZIP and the PDF, per invoice). HTTP round trips (login included) and wall time of each. ``latency``
     delays every request in the sandbox by that many seconds (a provider across the Internet)."""
-    import uuid as uuid_module
-    from datetime import datetime, timedelta, timezone
+    import requests  # noqa: PLC0415 - CLI start-up: requests, only for bench provider
 
-    import requests
-
-    from ..amounts import complete
-    from ..codes import TaxRate
-    from ..document import Invoice, Line, Party
-    from ..providers.base import BatchEntry
-    from ..providers.viettel import ViettelSInvoice
-    from ..sandbox.viettel import V2_PREFIX, start
+    from ..amounts import complete  # noqa: PLC0415 - CLI start-up: the invoice model (~15 ms), only for bench
+    from ..document import Invoice, Line, Party  # noqa: PLC0415 - CLI start-up: the invoice model (~15 ms), only for bench
+    from ..providers.base import BatchEntry  # noqa: PLC0415 - CLI start-up: requests, only for bench provider
+    from ..providers.viettel import ViettelSInvoice  # noqa: PLC0415 - CLI start-up: requests and lxml, only for bench provider
+    from ..sandbox.viettel import V2_PREFIX, start  # noqa: PLC0415 - CLI start-up: lxml and the simulator, only for bench provider
 
     gmt7 = timezone(timedelta(hours=7))
     today = datetime.now(gmt7).date()

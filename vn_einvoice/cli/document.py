@@ -6,7 +6,9 @@ import json
 import sys
 from pathlib import Path
 
+from ..codes import to_decimal
 from ..errors import ValidationError
+from ..words import amount_in_words
 
 VIETTEL_TAX_CODE = "0100109106"  # MSTTCGP of invoices issued through Viettel SInvoice
 
@@ -14,21 +16,21 @@ VIETTEL_TAX_CODE = "0100109106"  # MSTTCGP of invoices issued through Viettel SI
 def _read_document(path: str, source: str):
     raw = Path(path).read_bytes()
     if source == "sinvoice":
-        from ..providers.sinvoice_mapping import from_sinvoice
+        from ..providers.sinvoice_mapping import from_sinvoice  # noqa: PLC0415 - CLI start-up: lxml and the SInvoice mapping, only for build --from sinvoice
 
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as e:
             raise ValidationError.at("", f"{path} is not valid JSON: {e}") from None
         return from_sinvoice(data)
-    from ..jsonio import invoice_from_json
+    from ..jsonio import invoice_from_json  # noqa: PLC0415 - CLI start-up: jsonio loads lxml, only for build
 
     return invoice_from_json(raw)
 
 
 def cmd_build(args) -> int:
-    from ..qr import invoice_qr_payload
-    from ..xml import build_xml
+    from ..qr import invoice_qr_payload  # noqa: PLC0415 - CLI start-up: qrcode and Pillow, only for build
+    from ..xml import build_xml  # noqa: PLC0415 - CLI start-up: lxml, only for build
 
     invoice = _read_document(args.document, args.source)
     if args.number is not None:
@@ -52,7 +54,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from ..xml import validate_xml
+    from ..xml import validate_xml  # noqa: PLC0415 - CLI start-up: lxml, only for validate
 
     problems = validate_xml(Path(args.file).read_bytes(), strict_order=not args.lenient_order,
                             require_number=not args.draft)
@@ -66,8 +68,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_qr(args) -> int:
-    from ..qr import invoice_qr_payload, parse_invoice_qr, qr_png, qr_svg
-    from ..xml import parse_xml
+    from ..qr import invoice_qr_payload, parse_invoice_qr, qr_png, qr_svg  # noqa: PLC0415 - CLI start-up: qrcode and Pillow, only for qr
+    from ..xml import parse_xml  # noqa: PLC0415 - CLI start-up: lxml, only for qr
 
     invoice = parse_xml(Path(args.file).read_bytes())
     payload = invoice.qr_payload or invoice_qr_payload(invoice)
@@ -85,9 +87,6 @@ def cmd_qr(args) -> int:
 
 
 def cmd_words(args) -> int:
-    from ..codes import to_decimal
-    from ..words import amount_in_words
-
     amount = to_decimal(args.amount.replace(",", "").replace("_", ""), "AMOUNT")
     print(amount_in_words(amount, args.currency, thousand="ngàn" if args.south else "nghìn",
                           linh="lẻ" if args.south else "linh", four="tư" if args.tu else "bốn"))

@@ -7,8 +7,8 @@ import sys
 
 
 def _viettel(args):
-    from ..sandbox.http import SandboxServer
-    from ..sandbox.viettel import DEMO_PASSWORD, DEMO_USER, SandboxConfig, ViettelSandbox
+    from ..sandbox.http import SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
+    from ..sandbox.viettel import DEMO_PASSWORD, DEMO_USER, SandboxConfig, ViettelSandbox  # noqa: PLC0415 - CLI start-up: lxml and the simulator, only for sandbox
 
     config = SandboxConfig.load(args.config) if args.config else SandboxConfig()
     if args.state:

@@ -28,7 +28,7 @@ from typing import Any
 
 from ..document import Invoice
 from ..errors import EInvoiceError
-from .http import redact_obj
+from .redact import redact_obj
 
 # --- errors ---------------------------------------------------------------------------------------
 

@@ -8,14 +8,13 @@ idempotency key before sending it again. Idempotent requests (reads, look-ups) a
 exponential back-off and jitter on those same failures, honouring ``Retry-After``.
 
 Secrets (passwords, tokens, ``Authorization`` headers) never reach a log line or an error message:
-every text goes through :func:`redact`.
+every text goes through :func:`~.redact.redact`.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,44 +25,10 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from .base import ProviderUnavailable, ProviderUnknownOutcome
+from .redact import redact
+
 _log = logging.getLogger("vn_einvoice.providers.http")
-
-MASK = "***"
-_SECRET_PATTERNS = (
-    re.compile(r"(?i)(authorization\s*[:=]\s*['\"]?)(basic|bearer)?\s*[^\s'\",}]+"),
-    re.compile(r"(?i)((?:password|passwd|pwd|acpassword|access_token|refresh_token|id_token|token)"
-               r"['\"]?\s*[:=]\s*['\"]?)([^\s'\"&,}]+)"),
-    re.compile(r"(?i)(cookie\s*[:=]\s*['\"]?)[^\s'\"]+"),
-    re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),  # JWTs
-)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with the given secret values and anything that looks like a credential masked."""
-    if not text:
-        return text
-    text = str(text)
-    for secret in sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.lastindex else "") + MASK, text)
-    return text
-
-
-_SECRET_KEYS = {"password", "passwd", "acpassword", "access_token", "refresh_token", "id_token", "token",
-                "authorization", "cookie"}
-
-
-def redact_obj(obj, secrets: Iterable[str] = ()):
-    """A copy of a JSON-like object with secret keys and values masked."""
-    secrets = tuple(secrets)
-    if isinstance(obj, dict):
-        return {k: (MASK if str(k).lower() in _SECRET_KEYS and v else redact_obj(v, secrets)) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [redact_obj(v, secrets) for v in obj]
-    if isinstance(obj, str):
-        return redact(obj, secrets)
-    return obj
 
 
 @dataclass(frozen=True)
@@ -167,8 +132,6 @@ class HttpSession:
         "bad credentials" with a 500). Idempotent requests are retried on 429/5xx/connection
         failures and end with ProviderUnavailable; others raise at the first such failure.
         """
-        from .base import ProviderUnavailable, ProviderUnknownOutcome
-
         kwargs.setdefault("timeout", self.timeouts.as_tuple())
         attempts = max(1, self.retry.attempts if idempotent else 1)
         where = urlsplit(url).path

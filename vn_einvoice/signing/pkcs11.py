@@ -45,7 +45,7 @@ _DIGEST_INFO = {
 
 def _import_pkcs11():
     try:
-        import pkcs11  # noqa: PLC0415
+        import pkcs11  # noqa: PLC0415 - optional dependency python-pkcs11 (extra [pkcs11])
     except ImportError:  # pragma: no cover - depends on the installation
         raise SigningError(
             "PKCS#11 signing needs the python-pkcs11 package: pip install 'vn-einvoice[pkcs11]'") from None

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 from lxml import etree
 
-from ..document import SUPPORTED_VERSIONS, ExtraField, Invoice, LineKind, Party
+from ..codes import template_title
+from ..document import SUPPORTED_VERSIONS, ExtraField, IdKind, Invoice, LineKind, Party
 from ..errors import Problem, ValidationError
-
-LINE_TAX_FIELD = "TThue"  # name of the TTKhac field carrying a line's VAT amount
+from .schema import LINE_TAX_FIELD
+from .validate import check_invoice, validate_tree
 
 
 def fmt_num(value: Decimal | int) -> str:
@@ -60,8 +61,6 @@ def _version_problems(invoice: Invoice) -> list[Problem]:
                         f"version {invoice.version!r} is not supported: use one of {', '.join(SUPPORTED_VERSIONS)}")]
     if invoice.version == "2.1.0":
         return []
-    from ..document import IdKind
-
     only21 = []
     t = invoice.totals
     if invoice.version == "2.0.0" and t is not None:
@@ -108,8 +107,6 @@ def _party(parent, tag: str, p: Party, version: str, seller: bool) -> None:
         _sub(el, "MKHang", p.code)
         _sub(el, "SDThoai", p.phone)
         if v21 and p.id_kind is not None:
-            from ..document import IdKind
-
             if p.id_kind is IdKind.CITIZEN_ID:
                 _sub(el, "CCCDan", p.id_number)
             elif p.id_kind is IdKind.PASSPORT:
@@ -127,8 +124,6 @@ def _party(parent, tag: str, p: Party, version: str, seller: bool) -> None:
 
 def build_tree(invoice: Invoice) -> etree._Element:
     """The ``HDon`` element (no namespace), children in the decision's order. No checks: see ``build_xml``."""
-    from ..codes import template_title
-
     v = invoice.version
     root = etree.Element("HDon")
     dl = etree.SubElement(root, "DLHDon", Id=invoice.data_id)
@@ -241,15 +236,11 @@ def build_xml(invoice: Invoice, *, check: bool = True, require_number: bool = Tr
     """
     problems = _version_problems(invoice)
     if check:
-        from .validate import check_invoice
-
         problems += check_invoice(invoice, require_number=require_number)
     if problems:
         raise ValidationError(problems)
     root = build_tree(invoice)
     if check:
-        from .validate import validate_tree
-
         problems = validate_tree(root, require_number=require_number, check_document=False)
         if problems:
             raise ValidationError(problems)

@@ -24,7 +24,7 @@ from ..document import (
 )
 from ..errors import Problem, ValidationError
 from ..xmlutil import parse_untrusted
-from .build import LINE_TAX_FIELD
+from .schema import LINE_TAX_FIELD
 
 ID_FIELD = "GiayToTuyThan"
 

@@ -36,6 +36,7 @@ class Field:
 
 
 NUM = (21, 6)
+LINE_TAX_FIELD = "TThue"  # name of the TTKhac field carrying a line's VAT amount
 
 TTKHAC = Field("TTKhac", "group", children=(
     Field("TTin", "group", repeat=True, children=(

@@ -16,6 +16,7 @@ from ..codes import Regime, check_tax_code, check_template_symbol, symbol_regime
 from ..document import SUPPORTED_VERSIONS, Invoice, LineKind, RelatedInvoiceType
 from ..errors import Problem, ValidationError
 from ..xmlutil import parse_untrusted
+from .parse import read_tree
 from .schema import HDON, Field
 
 # ASCII digits only, whole text (``\d`` would take "１２３", ``$`` a trailing newline)
@@ -234,8 +235,6 @@ def validate_tree(root, *, require_number: bool = True, strict_order: bool = Tru
     if check_document:
         # Business checks run even when the structure has problems (every problem is listed at once);
         # those at, above or below a path already reported are echoes of it and are left out.
-        from .parse import read_tree
-
         try:
             business = check_invoice(read_tree(root), require_number=require_number)
         except ValidationError as e:
