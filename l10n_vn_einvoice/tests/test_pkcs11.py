@@ -22,9 +22,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from odoo.tests import tagged
 
+from vn_einvoice import signing
 from vn_einvoice.sandbox import testca
 from vn_einvoice.signing import verify_invoice
 
+from ..models.einvoice_signer import _PKCS11_LOCK
 from .common import SELLER_MST, EinvoiceCommon
 
 TOKEN = 'l10n-vn-einvoice-odoo'
@@ -57,7 +59,7 @@ def softhsm_token():
     if _HSM:
         return _HSM
     try:
-        import pkcs11  # noqa: PLC0415
+        import pkcs11  # noqa: PLC0415 - optional: the test says loudly when python-pkcs11 is missing
     except ImportError:
         _missing("the Python package python-pkcs11 (pip install 'vn-einvoice[pkcs11]')")
     util = shutil.which('softhsm2-util')
@@ -204,7 +206,6 @@ class TestPkcs11(EinvoiceCommon):
         self.assertEqual(self.series.next_number, 1)
 
     def test_a_batch_logs_in_once_and_frees_the_token(self):
-        from ..models.einvoice_signer import _PKCS11_LOCK  # noqa: PLC0415 - read at test time (the module's lock)
 
         Signer = type(self.env['l10n_vn_einvoice.signer'])
         moves = self.make_invoice() | self.make_invoice() | self.make_invoice()
@@ -222,8 +223,6 @@ class TestPkcs11(EinvoiceCommon):
     def test_two_threads_sign_with_the_same_token(self):
         """Threads of one Odoo process (HTTP workers, cron) share the token's login state: the second
         signer opening a session while the first is open must wait, not fail ("UserAlreadyLoggedIn")."""
-        from vn_einvoice import signing  # noqa: PLC0415
-
         signer = self.token_signer.sudo()
         sample = self.env['account.move']._l10n_vn_einvoice_sample_xml(self.company)
         signer._sign_xml(sample)  # warms the record cache: the threads below run no SQL

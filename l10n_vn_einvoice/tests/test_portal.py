@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 
+from odoo.tests.common import _find_executable
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
@@ -32,8 +33,6 @@ def _no_memory_limit():
 
 def require_browser(case):
     """Odoo skips browser tests without Chrome/Chromium or websocket-client: loudly here, and a failure in CI."""
-    from odoo.tests.common import _find_executable
-
     missing = []
     if importlib.util.find_spec('websocket') is None:
         missing.append('the Python package websocket-client')

@@ -6,6 +6,8 @@ Without wkhtmltopdf/pdftoppm/zbarimg the PDF tests are skipped (loudly), except 
 where they fail.
 """
 
+import base64
+import io
 import logging
 import os
 import re
@@ -16,6 +18,8 @@ from datetime import date
 from unittest.mock import patch
 
 from decimal import Decimal
+
+from PIL import Image, ImageDraw
 
 from odoo import Command
 from odoo.tests import BaseCase, HttpCase, tagged
@@ -317,11 +321,6 @@ class TestReport(EinvoiceReportCommon, HttpCase):
 
     @staticmethod
     def _logo():
-        import base64
-        import io
-
-        from PIL import Image, ImageDraw
-
         image = Image.new('RGB', (360, 140), '#1f3864')
         draw = ImageDraw.Draw(image)
         draw.ellipse((20, 20, 120, 120), fill='#f2c14e')
