@@ -12,7 +12,7 @@ from . import einvoice_move_report
 from . import account_move
 from . import account_move_line
 from . import account_move_send
-from . import einvoice_lookup
+from . import einvoice_lookup_attempt
 from . import einvoice_agreement
 from . import einvoice_notice
 from . import einvoice_notice_line

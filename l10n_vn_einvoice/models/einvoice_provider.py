@@ -7,13 +7,10 @@ Passwords and the session token are readable by administrators only and never wr
 a message or an error (the library redacts them from everything it raises).
 """
 
-import hashlib
 import inspect
 import logging
-from collections.abc import MutableMapping
 from datetime import date
 
-import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -24,13 +21,13 @@ from vn_einvoice.providers import (PROVIDERS, ProviderAuthError, ProviderError, 
                                    ProviderRefused, ProviderUnavailable, ProviderUnknownOutcome, RetryPolicy,
                                    Timeouts)
 
+from ..tools.provider_token_cache import TokenCache
+
 _logger = logging.getLogger(__name__)
 
 # Names shown for the providers the library knows (the library's own name is used otherwise).
 PROVIDER_LABELS = {'viettel': 'Viettel SInvoice'}
 AUTH_STYLES = [('token', 'Token login (current API)'), ('basic', 'HTTP Basic (integration document)')]
-# Tokens of this Odoo process: key -> (token, expiry epoch); the database keeps one per account too.
-_PROCESS_TOKENS = {}
 
 
 def _provider_classes():
@@ -41,64 +38,6 @@ def _accepts(cls, name):
     """True when the provider class' constructor takes keyword ``name``."""
     params = inspect.signature(cls.__init__).parameters
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
-class _TokenCache(MutableMapping):
-    """The library's token cache for one account: this process' dict, backed by a table of tokens.
-
-    Tokens are written on a separate cursor (outside tests), in their own table: never in the issuing
-    transaction, which must not fail on a concurrent update after the provider answered, and never on
-    the account's row, which the user's transaction may be writing."""
-
-    def __init__(self, account):
-        self.account = account
-
-    @staticmethod
-    def _hash(key):
-        return hashlib.sha256(repr(key).encode()).hexdigest()
-
-    def __getitem__(self, key):
-        if key in _PROCESS_TOKENS:
-            return _PROCESS_TOKENS[key]
-        cr = self.account.env.cr
-        cr.execute('SELECT token, expiry FROM l10n_vn_einvoice_provider_token WHERE provider_id = %s AND key_hash = %s',
-                   [self.account.id, self._hash(key)])
-        row = cr.fetchone()
-        if not row or not row[0]:
-            raise KeyError(key)
-        _PROCESS_TOKENS[key] = (row[0], row[1])
-        return _PROCESS_TOKENS[key]
-
-    def __setitem__(self, key, value):
-        _PROCESS_TOKENS[key] = value
-        self._store(value[0], self._hash(key), float(value[1]))
-
-    def __delitem__(self, key):
-        _PROCESS_TOKENS.pop(key, None)
-        self._store(None, self._hash(key), 0.0)
-
-    def __iter__(self):
-        return iter(_PROCESS_TOKENS)
-
-    def __len__(self):
-        return len(_PROCESS_TOKENS)
-
-    def _store(self, token, key_hash, expiry):
-        query = ('INSERT INTO l10n_vn_einvoice_provider_token (provider_id, key_hash, token, expiry) '
-                 'VALUES (%s, %s, %s, %s) ON CONFLICT (provider_id) DO UPDATE '
-                 'SET key_hash = EXCLUDED.key_hash, token = EXCLUDED.token, expiry = EXCLUDED.expiry')
-        params = [self.account.id, key_hash, token, expiry]
-        env = self.account.env
-        try:
-            if env['account.move']._can_commit():
-                with env.registry.cursor() as cr:
-                    cr.execute("SET LOCAL lock_timeout = '2s'")
-                    cr.execute(query, params)
-            else:
-                with env.cr.savepoint(flush=False):
-                    env.cr.execute(query, params)
-        except psycopg2.Error as e:  # a cache: losing a token costs one login
-            _logger.info('Provider account %s: token not stored (%s)', self.account.id, type(e).__name__)
 
 
 class L10nVnEinvoiceProvider(models.Model):
@@ -206,7 +145,7 @@ class L10nVnEinvoiceProvider(models.Model):
             'retry': RetryPolicy(attempts=self.retry_attempts, backoff=self.retry_backoff,
                                  max_backoff=max(self.retry_backoff * 16, self.retry_backoff),
                                  max_retry_after=max(self.read_timeout, 1.0)),
-            'auth': self.auth_style, 'batch_size': self.batch_size, 'token_cache': _TokenCache(self),
+            'auth': self.auth_style, 'batch_size': self.batch_size, 'token_cache': TokenCache(self),
         }
         settings.update(overrides)
         return cls(**{k: v for k, v in settings.items() if _accepts(cls, k)})
