@@ -28,25 +28,29 @@ from typing import Any
 
 from ..document import Invoice
 from ..errors import EInvoiceError
-from .redact import redact_obj
+from .redact import redact_obj, redact_secrets
 
 # --- errors ---------------------------------------------------------------------------------------
 
 
 class ProviderError(EInvoiceError):
-    """Base of every provider error. ``raw`` is the provider's answer (secrets redacted), if any."""
+    """Base of every provider error. ``raw`` is the provider's answer (secrets redacted), if any.
+
+    ``secrets``: the session's own secrets (password, tokens), masked in the message, the explanations and
+    ``raw`` whatever their length and however the provider echoed them (see :mod:`.redact`); not kept."""
 
     may_have_gone_through = False  # True only for ProviderUnknownOutcome
 
     def __init__(self, message: str, *, code: str = "", explanation: str = "", explanation_vi: str = "",
                  http_status: int | None = None, raw: Any = None, provider: str = "", operation: str = "",
-                 retry_after: float | None = None, transaction_uuid: str = ""):
-        super().__init__(message)
-        self.code = code
-        self.explanation = explanation
-        self.explanation_vi = explanation_vi
+                 retry_after: float | None = None, transaction_uuid: str = "", secrets: Iterable[str] = ()):
+        secrets = tuple(secrets)
+        super().__init__(redact_secrets(message, secrets))
+        self.code = redact_secrets(code, secrets)
+        self.explanation = redact_secrets(explanation, secrets)
+        self.explanation_vi = redact_secrets(explanation_vi, secrets)
         self.http_status = http_status
-        self.raw = redact_obj(raw)
+        self.raw = redact_obj(raw, secrets)
         self.provider = provider
         self.operation = operation
         self.retry_after = retry_after

@@ -115,10 +115,17 @@ class HttpSession:
 
     def add_secret(self, value: str) -> None:
         if value:
-            self._secrets.add(value)
+            with self._lock:
+                self._secrets.add(value)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The session's own secrets so far (pass them to errors built from the provider's answers)."""
+        with self._lock:
+            return tuple(self._secrets)
 
     def redact(self, text: str) -> str:
-        return redact(text, self._secrets)
+        return redact(text, self.secrets)
 
     def close(self) -> None:
         self.session.close()
@@ -152,12 +159,13 @@ class HttpSession:
                 detail = self.redact(f"{type(exc).__name__}: {exc}")
                 if _not_sent(exc):
                     last = ProviderUnavailable(f"{self.provider}: {operation}: could not connect, nothing was "
-                                               f"sent ({detail})", provider=self.provider, operation=operation)
+                                               f"sent ({detail})", provider=self.provider, operation=operation,
+                                               secrets=self.secrets)
                 else:
                     last = ProviderUnknownOutcome(
                         f"{self.provider}: {operation}: no answer after {elapsed:.2f} s"
                         + ("" if idempotent else "; unknown whether it went through") + f" ({detail})",
-                        provider=self.provider, operation=operation)
+                        provider=self.provider, operation=operation, secrets=self.secrets)
                 self.log.warning("%s %s -> %s after %.3f s", method, where, detail, elapsed)
                 if isinstance(last, ProviderUnavailable) or idempotent:
                     continue  # not sent, or harmless to repeat
@@ -174,11 +182,11 @@ class HttpSession:
                            + (" (too many requests)" if status == 429 else "") + (f": {text}" if text else ""))
                 if idempotent:
                     last = ProviderUnavailable(message, http_status=status, provider=self.provider,
-                                               operation=operation, retry_after=retry_after)
+                                               operation=operation, retry_after=retry_after, secrets=self.secrets)
                     continue
                 raise ProviderUnknownOutcome(message + "; unknown whether it went through", http_status=status,
                                              provider=self.provider, operation=operation,
-                                             retry_after=retry_after)
+                                             retry_after=retry_after, secrets=self.secrets)
             return response
         assert last is not None
         if isinstance(last, ProviderUnknownOutcome):  # an idempotent read that never answered

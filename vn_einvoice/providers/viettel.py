@@ -211,6 +211,12 @@ def explain(code: str, description: str = "") -> tuple[str, str]:
     return ("SInvoice refused it without saying why.", "SInvoice từ chối mà không nêu lý do.")
 
 
+_UNSENDABLE = (
+    "The SInvoice user name or password has characters HTTP Basic authentication cannot send (only Latin-1 "
+    "letters): nothing was sent. Use the token login (the current API), or set a password without accented "
+    "Vietnamese letters at SInvoice.",
+    "Tên đăng nhập hoặc mật khẩu SInvoice có ký tự không gửi được qua HTTP Basic (chỉ chữ Latin-1): chưa gửi "
+    "gì. Hãy dùng đăng nhập bằng token (API hiện tại) hoặc đặt mật khẩu không dấu tiếng Việt.")
 _ALREADY_PAID = {"INVOICE_PAID"}
 _ALREADY_UNPAID = {"NO_RECORD_UPDATED"}
 _TOKENS: dict = {}  # (login url, user, password hash) → (token, expiry epoch), shared by clients
@@ -254,9 +260,10 @@ class ViettelSInvoice(Provider):
         self.user_name = user_name
         self.file_retries = file_retries
         self.retry = retry
-        basic = base64.b64encode(f"{username}:{password}".encode()).decode()
+        credentials = f"{username}:{password}"  # HTTP Basic, as requests sends it (Latin-1) or in UTF-8
+        basic = {base64.b64encode(credentials.encode(encoding, "replace")).decode() for encoding in ("utf-8", "latin-1")}
         self.http = HttpSession(provider="SInvoice", timeouts=timeouts, retry=retry, session=session,
-                                secrets=(password, basic), sleep=sleep)
+                                secrets=(password, *basic), sleep=sleep)
         self._tokens = token_cache if token_cache is not None else _TOKENS
         self._token_key = (self.login_url, username, hashlib.sha256(password.encode()).hexdigest())
         self._custom_fields: dict[str, list[dict]] = {}  # template → getCustomFields, for `metadata`
@@ -294,7 +301,7 @@ class ViettelSInvoice(Provider):
         if not isinstance(data, dict):
             raise ProviderAuthError(f"SInvoice login: unreadable answer (HTTP {response.status_code})",
                                     code=f"HTTP_{response.status_code}", http_status=response.status_code,
-                                    provider=self.name, operation="login",
+                                    provider=self.name, secrets=self.http.secrets, operation="login",
                                     explanation=explain(f"HTTP_{response.status_code}")[0])
         token = data.get("access_token") or data.get("id_token")
         for key in ("access_token", "id_token", "refresh_token"):
@@ -306,7 +313,7 @@ class ViettelSInvoice(Provider):
                                           or data.get("message") or ""))
             raise ProviderAuthError(f"SInvoice login refused: {en}" + (f" ({detail})" if detail else ""),
                                     code=code, explanation=en, explanation_vi=vi, http_status=response.status_code,
-                                    raw=data, provider=self.name, operation="login")
+                                    raw=data, provider=self.name, secrets=self.http.secrets, operation="login")
         try:
             lifetime = int(float(str(data.get("expires_in", 300))))
         except ValueError:
@@ -321,6 +328,12 @@ class ViettelSInvoice(Provider):
 
     def _auth_kwargs(self) -> dict:
         if self.auth == "basic":
+            try:
+                f"{self.username}:{self._password}".encode("latin-1")
+            except UnicodeEncodeError:  # requests would fail deep inside, with the password in the exception
+                raise ProviderAuthError(_UNSENDABLE[0], code="BASIC_AUTH_CHARSET", explanation=_UNSENDABLE[0],
+                                        explanation_vi=_UNSENDABLE[1], provider=self.name, operation="login",
+                                        secrets=self.http.secrets) from None
             return {"auth": (self.username, self._password)}
         token = self.login()
         if self.token_transport == "bearer":
@@ -334,7 +347,7 @@ class ViettelSInvoice(Provider):
             if "request fail" in text:  # seed 001: wrong account/password or IP → "500 Request Fail"
                 en, vi = explain("REQUEST_FAIL")
                 return ProviderAuthError(en, code="REQUEST_FAIL", explanation=en, explanation_vi=vi,
-                                         http_status=500, provider=self.name)
+                                         http_status=500, provider=self.name, secrets=self.http.secrets)
             if self.auth == "token" and '"general"' in text:
                 self._forget_token()  # GENERAL + 500: also what an expired token gives; log in again next time
         return None
@@ -361,11 +374,11 @@ class ViettelSInvoice(Provider):
 
     def _refused(self, operation: str, code: str, description: str, status: int, raw,
                  cls: type[ProviderError] = ProviderRefused) -> ProviderError:
-        en, vi = explain(code, description)
         description = self.http.redact(description or "")
+        en, vi = explain(code, description)
         message = f"SInvoice {operation}: {code}" + (f" — {description}" if description else "") + f". {en}"
         return cls(message, code=code, explanation=en, explanation_vi=vi, http_status=status, raw=raw,
-                   provider=self.name, operation=operation)
+                   provider=self.name, secrets=self.http.secrets, operation=operation)
 
     def _answer(self, response: requests.Response, operation: str):
         status = response.status_code
@@ -377,10 +390,10 @@ class ViettelSInvoice(Provider):
             if status < 300:
                 if operation in ("createInvoice", "createBatchInvoice"):
                     raise ProviderUnknownOutcome(f"SInvoice {operation}: unreadable answer (HTTP {status}); unknown "
-                                                 "whether it went through", http_status=status, provider=self.name,
+                                                 "whether it went through", http_status=status, provider=self.name, secrets=self.http.secrets,
                                                  operation=operation)
                 raise ProviderError(f"SInvoice {operation}: unreadable answer (HTTP {status})", http_status=status,
-                                    provider=self.name, operation=operation)
+                                    provider=self.name, secrets=self.http.secrets, operation=operation)
             code = f"HTTP_{status}"
             cls = ProviderAuthError if status == 401 else ProviderRefused
             raise self._refused(operation, "UNAUTHORIZED" if status == 401 else code,
@@ -449,7 +462,7 @@ class ViettelSInvoice(Provider):
             result = result[0] if result else None
         if not isinstance(result, dict) or not result.get("invoiceNo"):
             raise ProviderUnknownOutcome("SInvoice answered without an invoice number; unknown whether it went "
-                                         "through", raw=answer, provider=self.name, operation="createInvoice")
+                                         "through", raw=answer, provider=self.name, secrets=self.http.secrets, operation="createInvoice")
         general = (body or {}).get("generalInvoiceInfo") or {}
         symbol, number = invoice_number(str(result["invoiceNo"]))
         issued = answer_time(result.get("issueDate")) or answer_time(general.get("invoiceIssuedDate"))
@@ -537,7 +550,7 @@ class ViettelSInvoice(Provider):
         if uncertain:  # an earlier request may still be on its way: only a look-up can tell
             raise ProviderUnknownOutcome(
                 f"SInvoice createInvoice: unknown whether invoice {uuid} was issued ({last}); look it up by its "
-                "transaction uuid, and send it again only with the same uuid", provider=self.name,
+                "transaction uuid, and send it again only with the same uuid", provider=self.name, secrets=self.http.secrets,
                 operation="createInvoice", transaction_uuid=uuid, http_status=getattr(last, "http_status", None),
                 retry_after=getattr(last, "retry_after", None)) from last
         assert last is not None
@@ -640,11 +653,11 @@ class ViettelSInvoice(Provider):
             if s == "look":
                 err: ProviderError = ProviderUnknownOutcome(
                     f"SInvoice createBatchInvoice: unknown whether invoice {uuid_of[i]} was issued; look it up "
-                    "before sending it again", provider=self.name, operation="createBatchInvoice",
+                    "before sending it again", provider=self.name, secrets=self.http.secrets, operation="createBatchInvoice",
                     transaction_uuid=uuid_of[i])
             else:
                 err = ProviderUnavailable(f"SInvoice createBatchInvoice: invoice {uuid_of[i]} could not be sent",
-                                          provider=self.name, operation="createBatchInvoice",
+                                          provider=self.name, secrets=self.http.secrets, operation="createBatchInvoice",
                                           transaction_uuid=uuid_of[i])
             items[i] = BatchItem(uuid_of[i], error=err)
         return BatchResult(tuple(items[i] for i in sorted(items)))
@@ -768,13 +781,13 @@ class ViettelSInvoice(Provider):
                 break
         else:
             raise ProviderUnavailable(f"SInvoice: the {wire.value.upper()} of {ref.invoice_no} is not ready yet",
-                                      provider=self.name, operation="getInvoiceRepresentationFile")
+                                      provider=self.name, secrets=self.http.secrets, operation="getInvoiceRepresentationFile")
         result = self._file(answer, wire, safe_no)
         if kind is not FileKind.XML:
             return result
         found = xml_in_zip(result.content)
         if found is None:
-            raise ProviderError(f"SInvoice: no XML in the ZIP of {ref.invoice_no}", provider=self.name,
+            raise ProviderError(f"SInvoice: no XML in the ZIP of {ref.invoice_no}", provider=self.name, secrets=self.http.secrets,
                                 operation="getInvoiceRepresentationFile")
         return FileResult(found[0], found[1], FileKind.XML, "application/xml", result.paid, answer)
 
