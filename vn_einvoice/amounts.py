@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from .codes import TaxRate, template_kind, template_title
 from .document import Invoice, LineKind, TaxBreakdown, Totals
@@ -38,13 +38,19 @@ def vat_of(base: Decimal, rate: TaxRate, currency: str = "VND") -> Decimal | Non
 
 
 def line_amount(quantity, unit_price, discount_amount=None, discount_rate=None, currency="VND") -> Decimal:
-    """``ThTien`` of a goods line: quantity × unit price − discount, rounded to the currency."""
-    gross = Decimal(quantity) * Decimal(unit_price)
-    if discount_amount is not None:
-        gross -= Decimal(discount_amount)
-    elif discount_rate:
-        gross -= round_amount(gross * Decimal(discount_rate) / 100, currency)
-    return round_amount(gross, currency)
+    """``ThTien`` of a goods line: quantity × unit price − discount, rounded to the currency.
+
+    Computed with 60 significant digits, exact for any quantity and price of 21 digits (the XML's
+    limit): with the default 28, a product beyond 10**28 could not be rounded (``InvalidOperation``).
+    """
+    with localcontext() as ctx:
+        ctx.prec = 60
+        gross = Decimal(quantity) * Decimal(unit_price)
+        if discount_amount is not None:
+            gross -= Decimal(discount_amount)
+        elif discount_rate:
+            gross -= round_amount(gross * Decimal(discount_rate) / 100, currency)
+        return round_amount(gross, currency)
 
 
 def compute_breakdown(invoice: Invoice) -> tuple[TaxBreakdown, ...]:

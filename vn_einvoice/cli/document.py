@@ -20,7 +20,9 @@ def _read_document(path: str, source: str):
 
         try:
             data = json.loads(raw)
-        except json.JSONDecodeError as e:
+        except RecursionError:
+            raise ValidationError.at("", f"{path} is not valid JSON: nested too deeply") from None
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError (not UTF-8), an integer of 4300+ digits
             raise ValidationError.at("", f"{path} is not valid JSON: {e}") from None
         return from_sinvoice(data)
     from ..jsonio import invoice_from_json  # noqa: PLC0415 - CLI start-up: jsonio loads lxml, only for build
