@@ -417,22 +417,26 @@ def test_config_file_and_admin_endpoints(tmp_path):
     with SandboxServer(app) as server:
         assert create(server, today_body(), SUPPLIER).status_code == 500 and not app.invoices()  # not processed
         assert create(server, today_body(), SUPPLIER).json()["errorCode"] == ""
+        admin = server.admin_headers  # the control endpoints want the server's token
+        assert requests.get(f"{server.url}/_sandbox/stats", timeout=5).status_code == 401
         rules = requests.post(f"{server.url}/_sandbox/faults", json={"faults": [
-            {"op": "createInvoice", "kind": "rate_limit", "retry_after": 5, "every": 2}]}, timeout=5).json()
+            {"op": "createInvoice", "kind": "rate_limit", "retry_after": 5, "every": 2}]}, headers=admin,
+            timeout=5).json()
         assert len(rules) == 1 and rules[0]["kind"] == "rate_limit"
         assert create(server, today_body(), SUPPLIER).status_code == 200
         limited = create(server, today_body(), SUPPLIER)
         assert limited.status_code == 429 and limited.headers["Retry-After"] == "5"
         requests.post(f"{server.url}/_sandbox/faults", json={"kind": "drop", "op": "createInvoice", "times": 1},
-                      timeout=5)
-        assert len(requests.get(f"{server.url}/_sandbox/faults", timeout=5).json()) == 2
-        requests.delete(f"{server.url}/_sandbox/faults", timeout=5)
-        stats = requests.get(f"{server.url}/_sandbox/stats", timeout=5).json()
+                      headers=admin, timeout=5)
+        assert len(requests.get(f"{server.url}/_sandbox/faults", headers=admin, timeout=5).json()) == 2
+        requests.delete(f"{server.url}/_sandbox/faults", headers=admin, timeout=5)
+        stats = requests.get(f"{server.url}/_sandbox/stats", headers=admin, timeout=5).json()
         assert stats["createInvoice"] == 4 and stats["fault:error500"] == 1 and stats["fault:rate_limit"] == 1
-        state = requests.get(f"{server.url}/_sandbox/state", timeout=5).json()
+        state = requests.get(f"{server.url}/_sandbox/state", headers=admin, timeout=5).json()
         assert len(state["invoices"]) == 2
-        requests.post(f"{server.url}/_sandbox/reset", timeout=5)
-        assert not app.invoices() and not requests.get(f"{server.url}/_sandbox/stats", timeout=5).json()
+        requests.post(f"{server.url}/_sandbox/reset", headers=admin, timeout=5)
+        assert not app.invoices()
+        assert not requests.get(f"{server.url}/_sandbox/stats", headers=admin, timeout=5).json()
 
 
 def test_fault_selection_by_count_and_probability():

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 
 
 def _viettel(args):
-    from ..sandbox.http import SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
+    from ..sandbox.http import ADMIN_HEADER, SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
     from ..sandbox.viettel import DEMO_PASSWORD, DEMO_USER, SandboxConfig, ViettelSandbox  # noqa: PLC0415 - CLI start-up: lxml and the simulator, only for sandbox
 
     config = SandboxConfig.load(args.config) if args.config else SandboxConfig()
     if args.state:
         config.state_file = args.state
-    server = SandboxServer(ViettelSandbox(config), args.host, args.port)
+    server = SandboxServer(ViettelSandbox(config), args.host, args.port, admin=not args.no_admin)
     users = ", ".join(u["username"] for u in config.users)
     print(f"Viettel SInvoice sandbox (never for real invoices) at {server.url}")
     print(f"  seed 001 API (HTTP Basic):   {server.url}/InvoiceAPI/…")
@@ -26,8 +27,15 @@ def _viettel(args):
         print(f"  users: {users}")
     templates = "; ".join(f"{code} {' '.join(t['series'])}" for code, t in config.templates.items())
     print(f"  templates: {templates}")
-    print(f"  faults: {json.dumps(config.faults) if config.faults else 'none'} — "
-          f"change them with POST {server.url}/_sandbox/faults")
+    faults = json.dumps(config.faults) if config.faults else "none"
+    if server.admin_token:  # printed once, here: only who started the sandbox may steer it
+        print(f"  faults: {faults} — change them with POST {server.url}/_sandbox/faults")
+        print(f"  control endpoints (/_sandbox/…) want the header {ADMIN_HEADER}: {server.admin_token}")
+    else:
+        print(f"  faults: {faults}; control endpoints (/_sandbox/…) off")
+    if not ipaddress.ip_address(server.host).is_loopback:
+        print(f"warning: listening on {server.host}, not loopback: other machines can reach this sandbox",
+              file=sys.stderr)
     print("Ctrl-C to stop.", flush=True)
     try:
         server.serve_forever()
@@ -49,4 +57,6 @@ def register(sub) -> None:
         sp.add_argument("--port", type=int, default=8443, help="port (default 8443; 0 for a free one)")
         sp.add_argument("--config", help="JSON settings: users, templates, faults, duplicate_uuid, cancel, …")
         sp.add_argument("--state", help="keep the invoices in this JSON file across restarts")
+        sp.add_argument("--no-admin", action="store_true",
+                        help="turn the control endpoints (/_sandbox/faults, stats, state, reset) off")
         sp.set_defaults(func=run)

@@ -33,7 +33,8 @@ def _base64_forms(data: bytes) -> set[str]:
     ``data``'s bits."""
     out = set()
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
-        out.add(encode(data).decode("ascii"))
+        whole = encode(data).decode("ascii")
+        out |= {whole, whole.rstrip("=")}
         for offset in range(3):
             encoded = encode(b"\0" * offset + data).decode("ascii")
             core = encoded[-(-8 * offset // 6): 8 * (offset + len(data)) // 6]

@@ -17,15 +17,23 @@ Faults (:class:`Fault`), chosen per request by operation name, count or probabil
 in the middle of a batch). A rule with ``kinds=[…]`` picks one of them at random each time it fires.
 
 Admin endpoints (never faulted): ``GET|POST|DELETE /_sandbox/faults``, ``GET /_sandbox/stats``,
-``GET /_sandbox/state``, ``POST /_sandbox/reset``.
+``GET /_sandbox/state``, ``POST /_sandbox/reset``. They want the server's token in an ``X-Sandbox-Token``
+header (``SandboxServer.admin_token``: generated at start unless given; ``admin=False`` turns them off);
+in-process tests use the app's Python API (``app.faults``, ``app.reset()``…) instead.
+
+A safe loopback server: bodies over ``max_body`` (2 MB) get 413, a body that does not arrive within
+``body_timeout`` seconds (a Content-Length larger than the body) 408 and the connection is closed;
+malformed or too deeply nested JSON gets a 400 JSON answer (:func:`parse_json`), never a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import logging
 import random
+import secrets
 import socket
 import threading
 import time
@@ -37,6 +45,32 @@ from urllib.parse import parse_qs, urlsplit
 _log = logging.getLogger("vn_einvoice.sandbox")
 
 FAULT_KINDS = ("delay", "drop", "error500", "rate_limit", "commit_drop", "commit_delay")
+ADMIN_HEADER = "X-Sandbox-Token"
+MAX_BODY = 2 * 1024 * 1024  # bytes
+BODY_TIMEOUT = 10.0  # seconds for a whole request body to arrive
+MAX_JSON_DEPTH = 64
+
+
+def parse_json(body: bytes | str):
+    """JSON of a request body; ValueError (with a short reason) when it is not UTF-8, malformed or nested
+    deeper than MAX_JSON_DEPTH."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        data = json.loads(text)
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    except ValueError as e:
+        raise ValueError(f"malformed JSON: {e}") from None
+    level, depth = [data], 0
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError("JSON nested too deeply")
+        level = [v for x in level if isinstance(x, (dict, list)) for v in (x.values() if isinstance(x, dict) else x)
+                 if isinstance(v, (dict, list))]
+    return data
 
 
 # --- requests and responses -----------------------------------------------------------------------
@@ -58,7 +92,8 @@ class Request:
         """Query parameters, overridden by a form body."""
         params = dict(self.query)
         if self.content_type == "application/x-www-form-urlencoded" and self.body:
-            params.update({k: v[0] for k, v in parse_qs(self.body.decode("utf-8"), keep_blank_values=True).items()})
+            params.update({k: v[0] for k, v in parse_qs(self.body.decode("utf-8", "replace"),
+                                                         keep_blank_values=True).items()})
         return params
 
     def cookies(self) -> dict[str, str]:
@@ -109,13 +144,24 @@ class Fault:
     fired: int = 0
 
     def __post_init__(self):
+        if isinstance(self.kinds, str) or not isinstance(self.kinds, (list, tuple)):
+            raise ValueError("kinds is a list of fault kinds")
         self.kinds = tuple(self.kinds)
+        for name in ("times", "every", "commit_items"):
+            if getattr(self, name) is not None:
+                setattr(self, name, int(getattr(self, name)))
+        self.after = int(self.after)
+        self.seconds, self.retry_after = float(self.seconds), float(self.retry_after)
+        if self.probability is not None:
+            self.probability = float(self.probability)
         for kind in self.kinds or (self.kind,):
             if kind not in FAULT_KINDS and kind != "mix":
                 raise ValueError(f"unknown fault kind {kind!r}: one of {', '.join(FAULT_KINDS)}")
 
     @classmethod
     def from_dict(cls, data: dict) -> Fault:
+        if not isinstance(data, dict):
+            raise ValueError("a fault is a JSON object")
         known = {f.name for f in fields(cls)} - {"seen", "fired"}
         unknown = set(data) - known
         if unknown:
@@ -220,14 +266,15 @@ class App:
             if request.method == "DELETE":
                 self.faults.clear()
                 return Response.json({"ok": True})
-            data = json.loads(request.body or b"{}")
+            data = parse_json(request.body or b"{}")
             if isinstance(data, dict) and "faults" in data:
                 if data.get("replace", True):
                     self.faults.clear()
                 if "seed" in data:
                     self.faults.seed(data["seed"])
                 data = data["faults"]
-            for rule in data if isinstance(data, list) else [data]:
+            rules = [Fault.from_dict(rule) for rule in (data if isinstance(data, list) else [data])]
+            for rule in rules:  # all checked first: a bad one adds none
                 self.faults.add(rule)
             return Response.json([r.to_dict() for r in self.faults.rules])
         if path == "/_sandbox/stats":
@@ -277,15 +324,74 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True
 
+    def _refuse(self, status: int, message: str, data: str) -> None:
+        """Answer an unreadable request and close the connection (what is left of its body is not read)."""
+        response = Response.json({"code": status, "message": message, "data": data}, status, {"Connection": "close"})
+        self._send(response)
+        self.close_connection = True
+
+    def _read_body(self) -> bytes | None:
+        """The request body, within the size cap and the time limit; None after answering an error."""
+        server: _Server = self.server  # type: ignore[assignment]
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self._refuse(411, "LENGTH_REQUIRED", "Content-Length is required")
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self._refuse(400, "BAD_REQUEST", "invalid Content-Length")
+            return None
+        if length > server.max_body:
+            self._refuse(413, "PAYLOAD_TOO_LARGE", f"request body over {server.max_body} bytes")
+            return None
+        chunks, remaining, deadline = [], length, time.monotonic() + server.body_timeout
+        try:
+            while remaining:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                self.connection.settimeout(left)
+                chunk = self.rfile.read1(min(remaining, 65536))
+                if not chunk:
+                    self._refuse(400, "BAD_REQUEST", "request body shorter than its Content-Length")
+                    return None
+                chunks.append(chunk)
+                remaining -= len(chunk)
+        except TimeoutError:
+            self._refuse(408, "REQUEST_TIMEOUT", f"request body not received within {server.body_timeout:g} s")
+            return None
+        except OSError:  # the client went away
+            self.close_connection = True
+            return None
+        finally:
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(self.timeout)
+        return b"".join(chunks)
+
+    def _admin(self, app: App, request: Request) -> Response:
+        token = self.server.admin_token  # type: ignore[attr-defined]
+        if token is None:
+            return Response.json({"error": "the sandbox's control endpoints are off"}, 404)
+        given = request.headers.get(ADMIN_HEADER.lower(), "")
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8")):
+            return Response.json({"error": f"the sandbox's {ADMIN_HEADER} header is missing or wrong"}, 401)
+        try:
+            return app.admin(request)
+        except (ValueError, TypeError) as e:
+            return Response.json({"error": str(e)}, 400)
+
     def _serve(self) -> None:
         app: App = self.server.app  # type: ignore[attr-defined]
         parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
+        if body is None:
+            return
         request = Request(self.command, parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
                           {k.lower(): v for k, v in self.headers.items()}, body)
         if parts.path.startswith("/_sandbox/"):
-            self._send(app.admin(request))
+            self._send(self._admin(app, request))
             return
         op = app.operation(request)
         app.count(op)
@@ -326,19 +432,39 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
+    admin_token: str | None = None
+    max_body = MAX_BODY
+    body_timeout = BODY_TIMEOUT
 
     def handle_error(self, request, client_address):  # quiet on clients that went away
         _log.debug("connection error from %s", client_address, exc_info=True)
 
 
 class SandboxServer:
-    """Serve an :class:`App` on ``host:port`` (port 0: a free one). A context manager runs it in a thread."""
+    """Serve an :class:`App` on ``host:port`` (port 0: a free one). A context manager runs it in a thread.
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0):
+    ``admin_token``: what the control endpoints want in ``X-Sandbox-Token`` (default: a random one, read it
+    from :attr:`admin_token`); ``admin=False`` turns them off. ``max_body`` bytes and ``body_timeout``
+    seconds bound what a request body may cost."""
+
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, *, admin_token: str | None = None,
+                 admin: bool = True, max_body: int = MAX_BODY, body_timeout: float = BODY_TIMEOUT):
         self.app = app
         self._server = _Server((host, port), _Handler)
         self._server.app = app  # type: ignore[attr-defined]
+        self._server.admin_token = (admin_token or secrets.token_urlsafe(24)) if admin else None
+        self._server.max_body, self._server.body_timeout = max_body, body_timeout
         self._thread: threading.Thread | None = None
+
+    @property
+    def admin_token(self) -> str | None:
+        """The token of the control endpoints (``X-Sandbox-Token``), None when they are off."""
+        return self._server.admin_token
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """Headers for a control request: ``requests.get(server.url + "/_sandbox/stats", headers=…)``."""
+        return {ADMIN_HEADER: self._server.admin_token or ""}
 
     @property
     def host(self) -> str:

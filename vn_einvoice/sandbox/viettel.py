@@ -84,7 +84,7 @@ from ..providers.sinvoice_wire import (
 )
 from ..xml import build_xml
 from .files import XSL, make_pdf, make_zip
-from .http import App, Decision, Drop, Fault, Faults, Request, Response, SandboxServer
+from .http import App, Decision, Drop, Fault, Faults, Request, Response, SandboxServer, parse_json
 
 DEMO_USER, DEMO_PASSWORD = "demo", "demo"
 
@@ -330,7 +330,8 @@ class ViettelSandbox(App):
 
     def _user(self, username: str, password: str) -> dict | None:
         for user in self.config.users:
-            if user.get("username") == username and hmac.compare_digest(str(user.get("password", "")), password):
+            if user.get("username") == username and hmac.compare_digest(
+                    str(user.get("password", "")).encode("utf-8"), password.encode("utf-8", "surrogatepass")):
                 return user
         return None
 
@@ -341,7 +342,7 @@ class ViettelSandbox(App):
         if request.method != "POST":
             return Response.json({"status": 405, "error": "Method Not Allowed"}, 405)
         try:
-            data = json.loads(request.body or b"{}")
+            data = parse_json(request.body or b"{}")
         except ValueError:
             data = None
         if not isinstance(data, dict):
@@ -376,9 +377,12 @@ class ViettelSandbox(App):
             token = header[7:].strip()
         if header.lower().startswith("basic "):
             try:
-                username, _, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
-            except (ValueError, UnicodeDecodeError):
-                username = password = ""
+                credentials = base64.b64decode(header[6:].strip())
+            except ValueError:
+                credentials = b""
+            if not credentials.isascii():  # SInvoice: 401 for a non-ASCII user name or password
+                return self._problem(request.path, "Bad credentials")
+            username, _, password = credentials.decode("ascii").partition(":")
             user = self._user(username, password)
             if user is None:  # seed 001: a wrong account or IP gives "500 Request Fail"
                 return Response.text("Request Fail", 500)
@@ -415,8 +419,8 @@ class ViettelSandbox(App):
         if request.content_type != "application/json":
             raise _bad("HTTP_415", "Unsupported Media Type: application/json hoặc application/xml", 415)
         try:
-            data = json.loads(request.body.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
+            data = parse_json(request.body)
+        except ValueError:
             raise _bad("JSON_PARSE_ERROR", "Dữ liệu JSON không hợp lệ") from None
         if not isinstance(data, dict):
             raise _bad("JSON_PARSE_ERROR", "Dữ liệu JSON phải là một đối tượng")
@@ -1089,8 +1093,11 @@ class ViettelSandbox(App):
 
 
 def start(config: SandboxConfig | dict | str | os.PathLike | None = None, host: str = "127.0.0.1",
-          port: int = 0) -> SandboxServer:
-    """Start a SInvoice sandbox in a thread; use as ``with start() as server: server.url``."""
+          port: int = 0, **options) -> SandboxServer:
+    """Start a SInvoice sandbox in a thread; use as ``with start() as server: server.url``.
+
+    ``options`` go to :class:`~.http.SandboxServer` (``admin_token``, ``admin``, ``max_body``,
+    ``body_timeout``); the control endpoints' token is ``server.admin_token`` (``server.admin_headers``)."""
     if isinstance(config, (str, os.PathLike)):
         config = SandboxConfig.load(config)
-    return SandboxServer(ViettelSandbox(config), host, port).start()
+    return SandboxServer(ViettelSandbox(config), host, port, **options).start()
