@@ -37,7 +37,8 @@ class ProviderError(EInvoiceError):
     """Base of every provider error. ``raw`` is the provider's answer (secrets redacted), if any.
 
     ``secrets``: the session's own secrets (password, tokens), masked in the message, the explanations and
-    ``raw`` whatever their length and however the provider echoed them (see :mod:`.redact`); not kept."""
+    ``raw`` (not in ``code``, an identifier) whatever their length and however the provider echoed them
+    (see :mod:`.redact`); not kept."""
 
     may_have_gone_through = False  # True only for ProviderUnknownOutcome
 
@@ -46,7 +47,7 @@ class ProviderError(EInvoiceError):
                  retry_after: float | None = None, transaction_uuid: str = "", secrets: Iterable[str] = ()):
         secrets = tuple(secrets)
         super().__init__(redact_secrets(message, secrets))
-        self.code = redact_secrets(code, secrets)
+        self.code = code  # an identifier callers compare: never masked (the message carries it, masked)
         self.explanation = redact_secrets(explanation, secrets)
         self.explanation_vi = redact_secrets(explanation_vi, secrets)
         self.http_status = http_status

@@ -298,6 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_GET
 
     def setup(self):
+        self.timeout = self.server.idle_timeout  # type: ignore[attr-defined] # no connection idles forever
         super().setup()
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -355,19 +356,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.settimeout(left)
                 chunk = self.rfile.read1(min(remaining, 65536))
                 if not chunk:
-                    self._refuse(400, "BAD_REQUEST", "request body shorter than its Content-Length")
-                    return None
+                    break
                 chunks.append(chunk)
                 remaining -= len(chunk)
+            self.connection.settimeout(self.timeout)
         except TimeoutError:
+            self.connection.settimeout(self.timeout)
             self._refuse(408, "REQUEST_TIMEOUT", f"request body not received within {server.body_timeout:g} s")
             return None
         except OSError:  # the client went away
             self.close_connection = True
             return None
-        finally:
-            with contextlib.suppress(OSError):
-                self.connection.settimeout(self.timeout)
+        if remaining:
+            self._refuse(400, "BAD_REQUEST", "request body shorter than its Content-Length")
+            return None
         return b"".join(chunks)
 
     def _admin(self, app: App, request: Request) -> Response:
@@ -435,6 +437,7 @@ class _Server(ThreadingHTTPServer):
     admin_token: str | None = None
     max_body = MAX_BODY
     body_timeout = BODY_TIMEOUT
+    idle_timeout = 300.0  # seconds a connection may wait for its next request (line and headers)
 
     def handle_error(self, request, client_address):  # quiet on clients that went away
         _log.debug("connection error from %s", client_address, exc_info=True)

@@ -22,7 +22,8 @@ Behaviour, as seed 001 describes it (and, where it is silent, as public clients 
   reservation code; a 34-character tax-authority code (``codeOfTax``) on ``C…`` series.
 * ``transactionUuid``: the same key returns the same invoice, never a second number (seed 001, valid
   3 days); ``duplicate_uuid="reject"`` answers ``TRANSACTION_UUID_INVALID`` instead (as drafts do).
-* Wrong Basic credentials: ``500 Request Fail`` (seed 001); bad login or token: 401, JHipster problem.
+* Wrong Basic credentials: ``500 Request Fail`` (seed 001); bad login or token, or non-ASCII Basic
+  credentials: 401, JHipster problem.
 * Under the current API's paths, lines may come without ``lineNumber`` (Odoo 18 sends none); under
   seed 001's it is required. A body without ``summarizeInfo`` is accepted (SInvoice computes it).
 """
