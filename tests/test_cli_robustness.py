@@ -267,3 +267,35 @@ def test_random_mutations_never_print_a_traceback(tmp_path, capsys):
         assert code == 0 or err.startswith("error: "), (case, err)
         codes[code] = codes.get(code, 0) + 1
     assert codes.get(2, 0) > 150  # most mutations break the document
+
+
+# --- the same guard on build --from sinvoice ----------------------------------------------------------
+
+GENERAL = dict(invoiceType="1", templateCode="1/001", invoiceSeries="C26TAA", invoiceIssuedDate="2026-03-15",
+               currencyCode="VND", paymentType="TM/CK")
+ITEM = dict(lineNumber=1, itemName="Máy tính", unitPrice=3500000, quantity=10, itemTotalAmountWithoutTax=35000000,
+            taxPercentage=10, taxAmount=3500000)
+SINVOICE = {"generalInvoiceInfo": GENERAL, "itemInfo": [ITEM],
+            "sellerInfo": dict(sellerLegalName="CÔNG TY A", sellerTaxCode="0312345673", sellerAddressLine="TP. HCM"),
+            "buyerInfo": dict(buyerLegalName="CÔNG TY B", buyerTaxCode="0101234565", buyerAddressLine="Hà Nội")}
+
+
+@pytest.mark.parametrize("section, key, raw, field", [
+    ("itemInfo", "itemName", '"Máy\\u0000tính"', "lines[0].name: contains U+0000 (a control character"),
+    ("sellerInfo", "sellerLegalName", '"A\\u202eB"', "seller.name: contains U+202E (a bidirectional-text control"),
+    ("itemInfo", "unitPrice", "1e300", "lines[0].unit_price: 1E+300 is too large"),
+    ("itemInfo", "lineNumber", "Infinity", "itemInfo[0].lineNumber: inf is not a number"),
+    ("buyerInfo", "buyerLegalName", '"\\udcff"', "buyer.name: is not valid UTF-8"),
+])
+def test_sinvoice_body_with_hostile_values(tmp_path, capsys, section, key, raw, field):
+    pytest.importorskip("vn_einvoice.providers.sinvoice_mapping")
+    body = copy.deepcopy(SINVOICE)
+    part = body[section][0] if isinstance(body[section], list) else body[section]
+    part[key] = RAW
+    doc = tmp_path / "s.json"
+    doc.write_text(json.dumps(body, ensure_ascii=False).replace(json.dumps(RAW), raw), encoding="utf-8")
+    code = main(["build", str(doc), "--from", "sinvoice", "--number", "1", "--version", "2.0.1",
+                 "-o", str(tmp_path / "s.xml")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert field in err

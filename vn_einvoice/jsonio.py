@@ -213,6 +213,34 @@ def _from_dict(cls, data, path: str, problems: list[Problem]):
     return cls(**kwargs)
 
 
+def value_problems(invoice: doc.Invoice) -> list[Problem]:
+    """Texts XML cannot carry and numbers beyond the document's limits, anywhere in an invoice.
+
+    ``invoice_from_json`` refuses them field by field; this looks at an invoice from any source (the
+    SInvoice mapping, a program) before it is built, so that lxml or ``Decimal`` never fail on them.
+    Paths are the document JSON's (``lines[0].name``); ``meta`` is not looked at (never written).
+    """
+    problems: list[Problem] = []
+    stack = [(invoice, "")]
+    while stack:
+        value, path = stack.pop()
+        try:
+            if isinstance(value, str):
+                _text(value, path)
+            elif isinstance(value, Decimal):
+                _number(value, path)
+            elif isinstance(value, int) and not isinstance(value, (bool, enum.Enum)):
+                _whole(value, path)
+        except ValidationError as e:
+            problems += e.problems
+        if dataclasses.is_dataclass(value) and not isinstance(value, TaxRate):
+            stack.extend((getattr(value, f.name), f"{path}.{f.name}" if path else f.name)
+                         for f in reversed(dataclasses.fields(value)) if f.name != "meta")
+        elif isinstance(value, tuple):
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(value))))
+    return problems
+
+
 def _load(data: str | bytes):
     """Parse JSON text; numbers with a fraction or an exponent are read as ``Decimal`` (every digit kept)."""
     try:

@@ -14,6 +14,8 @@ VIETTEL_TAX_CODE = "0100109106"  # MSTTCGP of invoices issued through Viettel SI
 
 
 def _read_document(path: str, source: str):
+    from ..jsonio import invoice_from_json, value_problems  # noqa: PLC0415 - CLI start-up: jsonio loads lxml, only for build
+
     raw = Path(path).read_bytes()
     if source == "sinvoice":
         from ..providers.sinvoice_mapping import from_sinvoice  # noqa: PLC0415 - CLI start-up: lxml and the SInvoice mapping, only for build --from sinvoice
@@ -24,9 +26,11 @@ def _read_document(path: str, source: str):
             raise ValidationError.at("", f"{path} is not valid JSON: nested too deeply") from None
         except ValueError as e:  # JSONDecodeError, UnicodeDecodeError (not UTF-8), an integer of 4300+ digits
             raise ValidationError.at("", f"{path} is not valid JSON: {e}") from None
-        return from_sinvoice(data)
-    from ..jsonio import invoice_from_json  # noqa: PLC0415 - CLI start-up: jsonio loads lxml, only for build
-
+        invoice = from_sinvoice(data)
+        problems = value_problems(invoice)  # the mapping reads texts and numbers as they come
+        if problems:
+            raise ValidationError(problems)
+        return invoice
     return invoice_from_json(raw)
 
 

@@ -136,9 +136,9 @@ def _date_or_instant(moment: datetime) -> date | datetime:
 def _str(value) -> str:
     if value is None:
         return ""
-    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and Decimal(value).is_finite():
         return str(num(value))
-    return str(value)
+    return str(value)  # also NaN and Infinity (num() cannot make them an int)
 
 
 def _is_legacy(code: str) -> bool:
