@@ -25,6 +25,7 @@ from vn_einvoice.document import (
     Totals,
 )
 from vn_einvoice.errors import Problem, ValidationError
+from vn_einvoice.qr import invoice_qr_payload
 from vn_einvoice.xml import build_tree, build_xml, check_invoice, fmt_num, parse_xml, validate_xml
 from vn_einvoice.xml.schema import HDON
 
@@ -80,11 +81,13 @@ def full_invoice(**kw):
         totals=Totals(D(0), D(0), D(0), "", fees=(Fee("Phí vận chuyển", D(30000)),),
                       total_non_taxable_deduction=D(0), total_other_deduction=D(10000),
                       extra=(ExtraField("GhiChu", "x"),)),
-        qr_payload="0002010102129930", authority_code="00B2AF74F70B4E495FA0663F7475BC3BD8",
+        authority_code="00B2AF74F70B4E495FA0663F7475BC3BD8",
         authority_code_id="MCCQT1", data_id="DuLieuKy",
     )
     base.update(kw)
-    return make_invoice(lines, seller=seller, buyer=buyer, **base)
+    inv = make_invoice(lines, seller=seller, buyer=buyer, **base)
+    # the QR code of these very data (verify and validate check it against them)
+    return replace(inv, qr_payload=invoice_qr_payload(inv)) if inv.number and "qr_payload" not in kw else inv
 
 
 # --- build: exact output and element order -------------------------------------------------------
@@ -757,6 +760,7 @@ def test_research_sample_reports_exactly_its_wrong_tax_codes():
     # with valid tax codes it is a valid invoice, and our builder writes it back in the same structure
     fixed = replace(inv, seller=replace(inv.seller, tax_code="0312345673"),
                     buyer=replace(inv.buyer, tax_code="0101234565"), provider_tax_code="0312345673")
+    fixed = replace(fixed, qr_payload=invoice_qr_payload(fixed))  # the QR names the seller's MST
     assert check_invoice(fixed) == []
     rebuilt = build_xml(fixed)
     original = etree.fromstring(data)

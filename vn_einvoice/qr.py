@@ -380,6 +380,40 @@ def parse_invoice_qr(payload: str) -> InvoiceQR:
     )
 
 
+def invoice_qr_problems(payload: str, *, seller_tax_code: str, template: str, symbol: str, number: str,
+                        issue_date: str, total: str) -> list[str]:
+    """Why ``DLQRCode`` does not describe the signed invoice (empty: it does).
+
+    The QR sits outside the signed ``DLHDon``: its own checks (TLV, CRC) and each field against the
+    signed values (MST, template, symbol, number, date, total), all given as the XML's texts."""
+    try:
+        qr = parse_invoice_qr(payload)
+    except ValidationError as exc:
+        return [p.message for p in exc.problems]
+    problems = []
+
+    def differs(label: str, in_qr, signed) -> None:
+        problems.append(f"the QR code's {label} ({in_qr}) is not the invoice's ({signed or 'missing'})")
+
+    if qr.seller_tax_code != _tax_code_digits(seller_tax_code):
+        differs("seller MST", qr.seller_tax_code, seller_tax_code)
+    if qr.template != (template or "").strip():
+        differs("template", qr.template, template)
+    if qr.symbol != (symbol or "").strip():
+        differs("symbol", qr.symbol, symbol)
+    if not re.fullmatch(r"[0-9]{1,8}", (number or "").strip()) or qr.number != int(number):
+        differs("number", qr.number, number)
+    if qr.issue_date is None or qr.issue_date.isoformat() != (issue_date or "").strip():
+        differs("issue date", qr.issue_date, issue_date)
+    try:
+        same_total = qr.total == Decimal((total or "").strip())
+    except InvalidOperation:
+        same_total = False
+    if not same_total:
+        differs("total", qr.total, total)
+    return problems
+
+
 # --------------------------------------------------------------------------------------- rendering
 
 

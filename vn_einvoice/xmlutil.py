@@ -31,4 +31,29 @@ def parse_untrusted(data: bytes | str, max_bytes: int = MAX_XML_BYTES) -> etree.
         raise ValidationError.at("", f"not a well-formed XML file: {e}") from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise ValidationError.at("", "XML files with a DOCTYPE are refused (entity expansion is not allowed)")
+    refuse_split_values(tree.getroot())
     return tree
+
+
+def _path(el) -> str:
+    names = []
+    while el is not None:
+        names.append(etree.QName(el).localname)
+        el = el.getparent()
+    return "/".join(reversed(names))
+
+
+def refuse_split_values(root) -> None:
+    """Refuse a comment or processing instruction inside a value (``<TgTTTBSo>3160<!---->0000</TgTTTBSo>``):
+    canonicalization without comments signs "31600000" while an element's text reads "3160", so what is
+    read would not be what was signed. Between elements they are harmless and kept."""
+    for node in root.iter(etree.Comment, etree.ProcessingInstruction):
+        parent = node.getparent()
+        if parent is None:
+            continue  # before or after the root element
+        in_value = not any(isinstance(child.tag, str) for child in parent) or bool((node.tail or "").strip()) or (
+            node.getprevious() is None and bool((parent.text or "").strip()))
+        if in_value:
+            kind = "comment" if isinstance(node, etree._Comment) else "processing instruction"
+            raise ValidationError.at(_path(parent), f"a {kind} inside the value is refused: the value read would "
+                                                    "not be the value signed")

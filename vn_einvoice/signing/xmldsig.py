@@ -49,6 +49,7 @@ from lxml import etree
 
 from ..codes import normalize_tax_code
 from ..errors import ValidationError
+from ..xml.validate import qr_code_problems, single_element_problems
 from ..xmlutil import MAX_XML_BYTES, parse_untrusted, safe_parser
 from .base import (
     DIGEST_URIS,
@@ -857,6 +858,10 @@ def verify_invoice(xml_bytes: bytes | str, *, at: datetime | None = None,
         hdon = found[0]
     index = _id_index(tree.getroot())
     report = VerificationReport(valid=False, signatures=[])
+    # one invoice, read where it is signed: no second HDon/DLHDon/MCCQT/DSCKS hidden anywhere, and the QR
+    # code (outside the signed data) says what the signed data says
+    report.problems += [f"{p.path}: {p.message}" for p in single_element_problems(root)]
+    report.problems += [f"{p.path}: {p.message}" for p in qr_code_problems(hdon)]
     dlhdon = _child(hdon, "DLHDon")
     if dlhdon is not None:
         report.seller_tax_code = normalize_tax_code(_text(dlhdon, "NDHDon", "NBan", "MST")) or None

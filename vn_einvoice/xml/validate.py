@@ -15,6 +15,7 @@ from ..amounts import check_amounts
 from ..codes import Regime, check_tax_code, check_template_symbol, symbol_regime, template_regime
 from ..document import SUPPORTED_VERSIONS, Invoice, LineKind, RelatedInvoiceType
 from ..errors import Problem, ValidationError
+from ..qr import invoice_qr_problems
 from ..xmlutil import parse_untrusted
 from .parse import read_tree
 from .schema import HDON, Field
@@ -218,6 +219,34 @@ def check_invoice(invoice: Invoice, *, require_number: bool = True) -> list[Prob
     return problems
 
 
+# Elements an HDon holds once, wherever they would hide (a second one in CCKSKhac, a wrapped copy, …).
+SINGLE_ELEMENTS = ("HDon", "DLHDon", "MCCQT", "DSCKS", "DLQRCode")
+
+
+def single_element_problems(root) -> list[Problem]:
+    """An invoice has one HDon, one DLHDon, at most one MCCQT, DSCKS and DLQRCode, anywhere in the tree."""
+    problems = []
+    for tag in SINGLE_ELEMENTS:
+        found = list(root.iter(tag, "{*}" + tag))
+        if len(found) > 1:
+            problems.append(Problem(f"HDon//{tag}", f"appears {len(found)} times; an invoice has one"))
+    return problems
+
+
+def qr_code_problems(hdon) -> list[Problem]:
+    """``DLQRCode`` (outside the signed data) checked against the signed values."""
+    payload = hdon.findtext("DLQRCode")
+    if payload is None:
+        return []
+    tt, nban = "DLHDon/TTChung/", "DLHDon/NDHDon/NBan/"
+    found = invoice_qr_problems(
+        payload.strip(), seller_tax_code=hdon.findtext(nban + "MST") or "",
+        template=hdon.findtext(tt + "KHMSHDon") or "", symbol=hdon.findtext(tt + "KHHDon") or "",
+        number=hdon.findtext(tt + "SHDon") or "", issue_date=hdon.findtext(tt + "NLap") or "",
+        total=hdon.findtext("DLHDon/NDHDon/TToan/TgTTTBSo") or "")
+    return [Problem("HDon/DLQRCode", message) for message in found]
+
+
 def validate_tree(root, *, require_number: bool = True, strict_order: bool = True,
                   check_document: bool = True) -> list[Problem]:
     """Every structural problem of an ``HDon`` element; with ``check_document`` also the business checks."""
@@ -232,6 +261,8 @@ def validate_tree(root, *, require_number: bool = True, strict_order: bool = Tru
         problems.append(Problem("HDon/DLHDon/@Id", "the Id attribute is required (the signature refers to it)"))
     _walk(HDON, root, "HDon", version, strict_order, problems)
     _conditional(root, version, require_number, problems)
+    problems += single_element_problems(root)
+    problems += qr_code_problems(root)
     if check_document:
         # Business checks run even when the structure has problems (every problem is listed at once);
         # those at, above or below a path already reported are echoes of it and are left out.
