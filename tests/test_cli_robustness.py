@@ -286,6 +286,8 @@ SINVOICE = {"generalInvoiceInfo": GENERAL, "itemInfo": [ITEM],
     ("itemInfo", "unitPrice", "1e300", "lines[0].unit_price: 1E+300 is too large"),
     ("itemInfo", "lineNumber", "Infinity", "itemInfo[0].lineNumber: inf is not a number"),
     ("buyerInfo", "buyerLegalName", '"\\udcff"', "buyer.name: is not valid UTF-8"),
+    ("itemInfo", "itemTotalAmountWithoutTax", "1" + "0" * 40,  # too large for the mapping's own arithmetic
+     "itemInfo[0].itemTotalAmountWithoutTax: 1" + "0" * 40 + " is too large"),
 ])
 def test_sinvoice_body_with_hostile_values(tmp_path, capsys, section, key, raw, field):
     pytest.importorskip("vn_einvoice.providers.sinvoice_mapping")

@@ -241,6 +241,24 @@ def value_problems(invoice: doc.Invoice) -> list[Problem]:
     return problems
 
 
+def oversized_numbers(data, path: str = "") -> list[Problem]:
+    """The JSON numbers of ``data`` (any JSON: SInvoice's too) that are not finite or too large, with their paths."""
+    problems: list[Problem] = []
+    stack = [(data, path)]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            try:
+                _number(value, where)
+            except ValidationError as e:
+                problems += e.problems
+    return problems
+
+
 def _load(data: str | bytes):
     """Parse JSON text; numbers with a fraction or an exponent are read as ``Decimal`` (every digit kept)."""
     try:

@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 
 from ..codes import to_decimal
-from ..errors import ValidationError
+from ..errors import Problem, ValidationError
 from ..words import amount_in_words
 
 VIETTEL_TAX_CODE = "0100109106"  # MSTTCGP of invoices issued through Viettel SInvoice
 
 
 def _read_document(path: str, source: str):
-    from ..jsonio import invoice_from_json, value_problems  # noqa: PLC0415 - CLI start-up: jsonio loads lxml, only for build
+    from ..jsonio import invoice_from_json, oversized_numbers, value_problems  # noqa: PLC0415 - CLI start-up: jsonio loads lxml, only for build
 
     raw = Path(path).read_bytes()
     if source == "sinvoice":
@@ -26,7 +26,10 @@ def _read_document(path: str, source: str):
             raise ValidationError.at("", f"{path} is not valid JSON: nested too deeply") from None
         except ValueError as e:  # JSONDecodeError, UnicodeDecodeError (not UTF-8), an integer of 4300+ digits
             raise ValidationError.at("", f"{path} is not valid JSON: {e}") from None
-        invoice = from_sinvoice(data)
+        try:
+            invoice = from_sinvoice(data)
+        except ArithmeticError:  # Decimal cannot round a number that large (totals computed from lines)
+            raise ValidationError(oversized_numbers(data) or [Problem("", "a number is too large")]) from None
         problems = value_problems(invoice)  # the mapping reads texts and numbers as they come
         if problems:
             raise ValidationError(problems)
