@@ -41,6 +41,7 @@ from vn_einvoice.signing import (
 )
 from vn_einvoice.signing.base import ec_raw_signature
 from vn_einvoice.signing.c14n import canonicalize, python_canonicalize
+from vn_einvoice.signing.certs import fingerprint_sha256, is_tax_authority_subject
 from vn_einvoice.signing.xmldsig import ICT, format_signing_time, parse_signing_time
 
 DATA = Path(__file__).parent / "data"
@@ -538,7 +539,10 @@ def test_only_a_buyer_signature_is_not_enough(signed_sample):
     doc = signed_sample.replace(b"<NBan><Signature", b"<NBan/><NMua><Signature").replace(
         b"</Signature></NBan><NMua/>", b"</Signature></NMua>")
     report = verify_invoice(doc)
-    assert [s.role for s in report.signatures] == ["buyer"] and report.signatures[0].valid
+    assert [s.role for s in report.signatures] == ["buyer"]
+    # intact, but made with a certificate bearing the seller's MST: not a buyer's signature
+    assert report.signatures[0].problems == [
+        "the buyer (NMua) signature is made with a certificate of the seller (MST 0312345678 in its subject)"]
     assert not report.valid
     assert report.problems == ["the seller's signature (HDon/DSCKS/NBan/Signature) is missing"]
 
@@ -661,6 +665,112 @@ def test_trust_anchors(ca, signer, unsigned):
     report = verify_invoice(out, trusted_certificates=[make_test_ca("Other CA").certificate])
     assert not report.valid and report.seller.trusted is False
     assert "the certificate does not chain to a trusted CA" in report.seller.problems
+
+
+def _named(ca, *attributes, key=None):
+    """A signer whose certificate (issued by ``ca``) has the subject ``C=VN`` + ``attributes``."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), *attributes])
+    k, cert = make_seller_certificate(ca, "", "", subject=subject, key=key, **validity_around(SIGNING_TIME))
+    return Pkcs12Signer(p12_bytes(k, cert, [], "x"), "x")
+
+
+@pytest.mark.parametrize("attribute, name, expected", [
+    (NameOID.COMMON_NAME, "TỔNG CỤC THUẾ", True), (NameOID.ORGANIZATION_NAME, "Tổng cục Thuế", True),
+    (NameOID.COMMON_NAME, "CỤC THUẾ", True), (NameOID.ORGANIZATION_NAME, "cuc thue tinh Binh Duong", True),
+    (NameOID.COMMON_NAME, "Thuế", True), (NameOID.COMMON_NAME, "CÔNG TY TƯ VẤN THUẾ", False),
+    (NameOID.COMMON_NAME, "THUẾ ABC", False), (NameOID.ORGANIZATIONAL_UNIT_NAME, "TỔNG CỤC THUẾ", False),
+    (NameOID.COMMON_NAME, "TỔNG CỤC THUẾ MST:0312345678", False),
+])
+def test_tax_authority_subject_policy(ca, attribute, name, expected):
+    cert = _named(ca, x509.NameAttribute(attribute, name)).certificate
+    assert is_tax_authority_subject(cert) is expected
+
+
+def test_trust_is_reported(ca, signer, authority, unsigned):
+    doc = _coded(sign_invoice(unsigned, signer), authority)
+    report = verify_invoice(doc)
+    assert (report.valid, report.trust, report.trust_anchors, report.verdict) == (
+        True, "not_checked", [], "intact_unverified")
+    assert report.signatures[1].names_tax_authority is True and report.signatures[0].names_tax_authority is None
+    report = verify_invoice(doc, trusted_certificates=[ca.certificate])
+    assert (report.valid, report.trust, report.verdict) == (True, "verified", "valid")
+    assert report.trust_anchors == [{"subject": ca.certificate.subject.rfc4514_string(),
+                                     "sha256": fingerprint_sha256(ca.certificate)}]
+    data = json.loads(json.dumps(report.to_dict()))
+    assert (data["trust"], data["verdict"], data["trust_anchors"][0]["sha256"]) == (
+        "verified", "valid", fingerprint_sha256(ca.certificate))
+    assert re.fullmatch(r"([0-9A-F]{2}:){31}[0-9A-F]{2}", data["signatures"][1]["fingerprint"])
+    report = verify_invoice(doc, trusted_certificates=[make_test_ca("Other CA").certificate])
+    assert (report.valid, report.trust, report.verdict) == (False, "untrusted", "invalid")
+
+
+FORGED_BY_SELLER = ("the tax authority (CQT) signature is made with the seller's key (the same public key as the "
+                    "seller's signature): the seller cannot sign for the tax authority")
+MCCQT_NOT_COVERED = "HDon/MCCQT (the tax authority's code) is not covered by a valid tax authority (CQT) signature"
+
+
+@pytest.mark.parametrize("anchored", [False, True])
+def test_cqt_signature_with_the_sellers_certificate_is_refused(ca, signer, unsigned, anchored):
+    """An invented MCCQT "signed by the tax authority" with the seller's own certificate."""
+    doc = _coded(sign_invoice(unsigned, signer), signer)
+    report = verify_invoice(doc, trusted_certificates=[ca.certificate] if anchored else None)
+    assert not report.valid and report.verdict == "invalid" and report.mccqt_covered is False
+    assert report.seller.valid and report.signatures[1].problems == [FORGED_BY_SELLER]
+    assert report.problems == [MCCQT_NOT_COVERED]
+    assert report.trust == ("verified" if anchored else "not_checked")  # chains, yet refused: wrong role
+
+
+def test_cqt_signature_with_a_seller_certificate_under_another_key_is_refused(ca, signer, unsigned):
+    doc = _coded(sign_invoice(unsigned, signer), _signer_for(ca, MST, **validity_around(SIGNING_TIME)))
+    report = verify_invoice(doc)
+    assert not report.valid and report.signatures[1].problems == [
+        "the tax authority (CQT) signature is made with a certificate of the seller (MST 0312345678 in its subject)"]
+
+
+@pytest.mark.parametrize("anchored", [False, True])
+def test_cqt_signature_with_another_certificate_is_refused(ca, signer, unsigned, anchored):
+    other = _signer_for(ca, "0109876543", **validity_around(SIGNING_TIME))
+    doc = _coded(sign_invoice(unsigned, signer), other)
+    report = verify_invoice(doc, trusted_certificates=[ca.certificate] if anchored else None)
+    assert not report.valid and report.mccqt_covered is False
+    assert report.signatures[1].names_tax_authority is False
+    assert report.signatures[1].problems == [
+        "the tax authority (CQT) signature is not made with the tax authority's certificate: its subject "
+        f"({other.certificate.subject.rfc4514_string()}) does not name TỔNG CỤC THUẾ / CỤC THUẾ"]
+
+
+def test_cqt_signature_named_like_the_authority_but_outside_the_trust_store(ca, signer, unsigned):
+    """The name is necessary, not sufficient: with a trust store, a self-made "TỔNG CỤC THUẾ" is refused."""
+    impostor = _named(make_test_ca("Impostor CA", **validity_around(SIGNING_TIME)),
+                      x509.NameAttribute(NameOID.COMMON_NAME, "TỔNG CỤC THUẾ"))
+    doc = _coded(sign_invoice(unsigned, signer), impostor)
+    report = verify_invoice(doc)
+    assert report.valid and report.verdict == "intact_unverified"  # without a trust store: not verified
+    report = verify_invoice(doc, trusted_certificates=[ca.certificate])
+    assert not report.valid and report.trust == "untrusted" and report.mccqt_covered is False
+    assert report.signatures[1].problems == ["the certificate does not chain to a trusted CA"]
+
+
+def _with_buyer(signed: bytes, buyer) -> bytes:
+    tree = etree.fromstring(signed)
+    add_signature(tree.find("DSCKS/NMua"), buyer, [tree.find("DLHDon")], enveloped=False,
+                  signature_id="buyer", object_id="SigningTime-buyer")
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+def test_buyer_signature(ca, seller, signer, unsigned):
+    signed = sign_invoice(unsigned, signer)
+    report = verify_invoice(_with_buyer(signed, _signer_for(ca, "0109876543", **validity_around(SIGNING_TIME))))
+    assert report.valid and [s.role for s in report.signatures] == ["seller", "buyer"]
+    # the seller's key under a certificate without any MST, and the seller's MST under another key
+    same_key = _named(ca, x509.NameAttribute(NameOID.COMMON_NAME, "NGƯỜI MUA"), key=seller[0])
+    report = verify_invoice(_with_buyer(signed, same_key), trusted_certificates=[ca.certificate])
+    assert not report.valid and report.seller.valid and report.signatures[1].problems == [
+        "the buyer (NMua) signature is made with the seller's key (the same public key as the seller's signature): "
+        "the seller cannot sign for the buyer"]
+    report = verify_invoice(_with_buyer(signed, _signer_for(ca, MST, **validity_around(SIGNING_TIME))))
+    assert not report.valid and report.signatures[1].problems == [
+        "the buyer (NMua) signature is made with a certificate of the seller (MST 0312345678 in its subject)"]
 
 
 def test_ecdsa_der_signature_value_is_refused(ec_signer, unsigned):

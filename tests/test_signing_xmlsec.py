@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from lxml import etree
 from tools import require_tool
 
@@ -42,6 +44,10 @@ def pki(tmp_path_factory):
         (d / f"{kind}.key").write_bytes(key_pem(key))
         (d / f"{kind}.crt").write_bytes(cert_pem(cert))
         out[kind] = Pkcs12Signer(p12_bytes(key, cert, [ca.certificate], "x"), "x")
+    key, cert = make_seller_certificate(ca, "", "", subject=x509.Name([  # the tax authority's (CQT) certificate
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.COMMON_NAME, "TỔNG CỤC THUẾ")]))
+    (d / "cqt.key").write_bytes(key_pem(key))
+    (d / "cqt.crt").write_bytes(cert_pem(cert))
     return out
 
 
@@ -188,7 +194,7 @@ def test_tax_authority_signature_made_by_xmlsec1(xmlsec1, pki, unsigned, tmp_pat
     doc = seller_signed.replace(b"</DLQRCode>", b"</DLQRCode>" + mccqt).replace(b"<CCKSKhac/>", cqt + b"<CCKSKhac/>")
     template = tmp_path / "cqt-template.xml"
     template.write_bytes(doc)
-    signed = xmlsec_sign(xmlsec1, pki, "rsa", template, "--node-xpath",
+    signed = xmlsec_sign(xmlsec1, pki, "cqt", template, "--node-xpath",
                          "//*[local-name()='CQT']/*[local-name()='Signature']")
     assert etree.fromstring(signed).find(f"DSCKS/NBan/{{{DS}}}Signature") is not None
     report = verify_invoice(signed)

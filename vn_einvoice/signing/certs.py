@@ -7,7 +7,9 @@ Vietnamese public CAs write the tax code in the subject as ``UID=MST:0312345678`
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from datetime import datetime, timezone
 
 from cryptography import x509
@@ -121,6 +123,46 @@ def serial_hex(cert: x509.Certificate) -> str:
     """Serial number in hex, as CAs and ``openssl`` print it (lower case, even length)."""
     text = f"{cert.serial_number:x}"
     return text if len(text) % 2 == 0 else "0" + text
+
+
+def fingerprint_sha256(cert: x509.Certificate) -> str:
+    """SHA-256 of the certificate's DER, colon-separated upper-case hex (as ``openssl x509 -fingerprint``)."""
+    digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def public_key_sha256(cert: x509.Certificate) -> str:
+    """SHA-256 (hex) of the certificate's SubjectPublicKeyInfo: equal for two certificates of one key."""
+    return hashlib.sha256(public_key_der(cert)).hexdigest()
+
+
+def _plain_upper(text: str) -> str:
+    """Upper case without Vietnamese accents (Đ → D), spaces collapsed: ``Tổng cục Thuế`` → ``TONG CUC THUE``."""
+    text = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).upper().split())
+
+
+# What the tax authority's certificates name as their organisation or common name: "TỔNG CỤC THUẾ"
+# (General Department of Taxation, the signer of MCCQT until 2025), "CỤC THUẾ" (its name since the
+# 03/2025 reorganisation, and the provincial departments "CỤC THUẾ TỈNH …"), or plainly "THUẾ".
+_TAX_AUTHORITY_NAME = re.compile(r"^(?:(?:TONG CUC THUE|CUC THUE)(?: .*)?|THUE)$")
+
+
+def is_tax_authority_subject(cert: x509.Certificate) -> bool:
+    """True if the certificate's subject names the Vietnamese tax authority (the policy for ``DSCKS/CQT``).
+
+    The single rule: an ``O`` or ``CN`` that, accents and case ignored, begins with the words ``TỔNG
+    CỤC THUẾ`` or ``CỤC THUẾ``, or is exactly ``THUẾ`` (``CN=TỔNG CỤC THUẾ,O=BỘ TÀI CHÍNH``, ``CN=Cục
+    Thuế``, ``O=CỤC THUẾ TỈNH BÌNH DƯƠNG`` pass; ``CN=CÔNG TY TƯ VẤN THUẾ``, ``CN=THUẾ ABC`` do not); and
+    no MST or personal number in the subject (that is a taxpayer's certificate). Anyone can put such a
+    name in a certificate of their own: the name is necessary, never sufficient — only a trust store
+    (``trusted_certificates``, CLI ``--trusted-ca``) proves who signed.
+    """
+    if subject_identifiers(cert):
+        return False
+    names = [a.value for oid in (NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME)
+             for a in cert.subject.get_attributes_for_oid(oid) if isinstance(a.value, str)]
+    return any(_TAX_AUTHORITY_NAME.match(_plain_upper(name)) for name in names)
 
 
 def certificate_summary(cert: x509.Certificate) -> dict:

@@ -29,6 +29,7 @@ from .xmldsig import (
     _verify_signature,
     add_signature,
     check_certificate_validity,
+    judge_trust,
     to_ict,
 )
 
@@ -114,5 +115,6 @@ def verify_document(xml_bytes: bytes | str, *, data_path: str, container_path: s
     report.signatures = signatures
     if not signatures:
         report.problems.append(f"the document is not signed (no Signature under {root.tag}/{container_path})")
+    judge_trust(report, trusted_certificates)
     report.valid = bool(signatures) and not report.problems and all(s.valid for s in signatures)
     return report

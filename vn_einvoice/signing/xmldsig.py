@@ -76,7 +76,10 @@ from .c14n import (
     python_canonicalize,
 )
 from .certs import (
+    fingerprint_sha256,
+    is_tax_authority_subject,
     issuer_string,
+    public_key_sha256,
     serial_hex,
     subject_string,
     subject_tax_code,
@@ -533,6 +536,9 @@ class SignatureReport:
     signing_time_text: str | None = None
     certificate_valid_at_signing_time: bool | None = None
     trusted: bool | None = None  # None: no trust anchors given
+    fingerprint: str | None = None  # SHA-256 of the certificate (AB:CD:…)
+    public_key_sha256: str | None = None  # SHA-256 of its public key: the same key under two certificates
+    names_tax_authority: bool | None = None  # CQT only: the subject passes certs.is_tax_authority_subject
     algorithm: str | None = None  # short name, e.g. rsa-sha256
     signature_method: str | None = None
     canonicalization_method: str | None = None
@@ -555,7 +561,15 @@ class SignatureReport:
 @dataclass
 class VerificationReport:
     """All signatures of an ``HDon``; ``valid`` only if there is a valid seller signature and all
-    signatures and document checks pass."""
+    signatures and document checks pass: the signatures are intact and the rules hold (roles, MSTs,
+    validity periods; and, when a trust store was given, every signer chains to it).
+
+    ``valid`` alone does not say who signed: ``trust`` does. ``'verified'``: a trust store was given
+    (``trust_anchors``: subject and SHA-256 fingerprint of each anchor) and every signer chains to it;
+    ``'untrusted'``: a trust store was given and some signer does not chain to it (``valid`` is then
+    False); ``'not_checked'``: no trust store, so the certificates' names are unproven — "signature
+    intact, signer not verified". ``verdict`` combines both (``valid`` | ``intact_unverified`` | ``invalid``).
+    """
 
     valid: bool
     signatures: list[SignatureReport]
@@ -565,6 +579,16 @@ class VerificationReport:
     coded: bool = False
     mccqt: str | None = None
     mccqt_covered: bool | None = None  # None: no MCCQT
+    trust: str = "not_checked"  # verified | not_checked | untrusted
+    trust_anchors: list[dict] = field(default_factory=list)  # [{"subject": …, "sha256": …}]
+
+    @property
+    def verdict(self) -> str:
+        """``valid`` (intact, rules hold, signers verified against the trust store), ``intact_unverified``
+        (the same without a trust store) or ``invalid``."""
+        if not self.valid:
+            return "invalid"
+        return "valid" if self.trust == "verified" else "intact_unverified"
 
     @property
     def seller(self) -> SignatureReport | None:
@@ -578,8 +602,19 @@ class VerificationReport:
         return {
             "valid": self.valid, "problems": list(self.problems), "seller_tax_code": self.seller_tax_code,
             "symbol": self.symbol, "coded": self.coded, "mccqt": self.mccqt, "mccqt_covered": self.mccqt_covered,
+            "trust": self.trust, "trust_anchors": [dict(a) for a in self.trust_anchors], "verdict": self.verdict,
             "signatures": [s.to_dict() for s in self.signatures],
         }
+
+
+def judge_trust(report: VerificationReport, anchors: list[x509.Certificate] | None) -> None:
+    """Set ``report.trust`` and ``report.trust_anchors`` from the signatures' ``trusted`` flags."""
+    if not anchors:
+        report.trust, report.trust_anchors = "not_checked", []
+        return
+    report.trust_anchors = [{"subject": subject_string(a), "sha256": fingerprint_sha256(a)} for a in anchors]
+    ok = bool(report.signatures) and all(s.trusted for s in report.signatures)
+    report.trust = "verified" if ok else "untrusted"
 
 
 class _Refused(Exception):
@@ -765,6 +800,9 @@ def _verify_signature(sig, role, tree, index, at, anchors) -> SignatureReport:
         report.serial = serial_hex(cert)
         report.issuer = issuer_string(cert)
         report.not_before, report.not_after = validity(cert)
+        report.fingerprint, report.public_key_sha256 = fingerprint_sha256(cert), public_key_sha256(cert)
+        if role == "authority":
+            report.names_tax_authority = is_tax_authority_subject(cert)
         if anchors:
             report.trusted = _chains_to(cert, anchors, [c for c in certs if c is not cert])
             if not report.trusted:
@@ -824,6 +862,29 @@ def _verify_signature(sig, role, tree, index, at, anchors) -> SignatureReport:
             problems.append(f"the certificate is not valid {label} {_fmt(moment)}: valid from "
                             f"{_fmt(report.not_before)} to {_fmt(report.not_after)}")
     return report
+
+
+def _check_roles(signatures: list[SignatureReport], seller: SignatureReport | None, seller_mst: str | None) -> None:
+    """Who may sign where: a tax authority (``DSCKS/CQT``) signature needs the tax authority's
+    certificate (:func:`.certs.is_tax_authority_subject`; chaining to the trust store, when one is
+    given, is checked for every signer); neither it nor a buyer (``DSCKS/NMua``) signature may be made
+    with the seller's certificate (the seller's public key, or the seller's MST in the subject)."""
+    seller_key = seller.public_key_sha256 if seller is not None else None
+    seller_mst = normalize_tax_code(seller_mst or "")
+    for s in signatures:
+        if s.role not in ("authority", "buyer") or s.subject is None:
+            continue
+        where = "tax authority (CQT)" if s.role == "authority" else "buyer (NMua)"
+        if seller_key and s.public_key_sha256 == seller_key:
+            s.problems.append(f"the {where} signature is made with the seller's key (the same public key as "
+                              "the seller's signature): the seller cannot sign for the "
+                              + ("tax authority" if s.role == "authority" else "buyer"))
+        elif seller_mst and normalize_tax_code(s.subject_tax_code or "") == seller_mst:
+            s.problems.append(f"the {where} signature is made with a certificate of the seller "
+                              f"(MST {seller_mst} in its subject)")
+        elif s.role == "authority" and not s.names_tax_authority:
+            s.problems.append("the tax authority (CQT) signature is not made with the tax authority's "
+                              f"certificate: its subject ({s.subject}) does not name TỔNG CỤC THUẾ / CỤC THUẾ")
 
 
 def _contains(ancestor, node) -> bool:
@@ -903,6 +964,7 @@ def verify_invoice(xml_bytes: bytes | str, *, at: datetime | None = None,
                 sig_report.problems.append(
                     f"the certificate's MST ({sig_report.subject_tax_code or 'none in its subject'}) is not the "
                     f"seller's MST (NBan/MST {seller or 'missing'})")
+    _check_roles(report.signatures, report.seller, report.seller_tax_code)
     if mccqt is not None:
         covering = [s for s in report.signatures if s.role == "authority" and any(
             r.valid and (r.target == "document" or _ref_target_is(r, index, mccqt)) for r in s.references)]
@@ -912,6 +974,7 @@ def verify_invoice(xml_bytes: bytes | str, *, at: datetime | None = None,
                                    "authority (CQT) signature")
     for s in report.signatures:
         s.valid = not s.problems
+    judge_trust(report, trusted_certificates)
     report.valid = bool(report.signatures) and report.seller is not None and not report.problems and all(
         s.valid for s in report.signatures)
     return report
