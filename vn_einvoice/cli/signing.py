@@ -17,6 +17,14 @@ from ..errors import EInvoiceError
 
 SIGN_ALGORITHMS = ("rsa-sha256", "rsa-sha1", "ecdsa-sha256")
 
+# ``verify`` exit codes: 2 is the CLI's usual code for an unreadable file or a usage error.
+EXIT_VALID = 0  # intact, the rules hold, and every signer chains to the --trusted-ca trust store
+EXIT_INVALID = 1  # a signature or a rule fails, or a signer does not chain to the trust store
+EXIT_UNVERIFIED = 3  # intact and the rules hold, but no --trusted-ca: who signed is not verified
+VERIFY_EXIT_CODES = (f"exit codes: {EXIT_VALID} = valid and signers verified against --trusted-ca; "
+                     f"{EXIT_UNVERIFIED} = signatures intact but signers not verified (no --trusted-ca); "
+                     f"{EXIT_INVALID} = invalid or untrusted; 2 = unreadable file or usage error")
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -44,13 +52,20 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_sign)
 
     v = sub.add_parser(
-        "verify", help="check every signature of an HDon (exit 0 only if all are valid)",
+        "verify", help="check every signature of an HDon (exit 0 only if all are valid and trusted; "
+                       f"{EXIT_UNVERIFIED} if intact but no --trusted-ca)",
         description="Check every signature under HDon/DSCKS (seller, buyer, tax authority): references, "
-                    "signature values, certificates at the signing time, seller MST.")
+                    "signature values, certificates at the signing time, seller MST, roles (the tax "
+                    "authority's signature needs the tax authority's certificate; the seller cannot sign as "
+                    "the buyer or the tax authority), and with --trusted-ca that every signer chains to the "
+                    "trust store. Without --trusted-ca the verdict is at best \"signature intact, signer not "
+                    "verified\": anyone can make a certificate with any name.",
+        epilog=VERIFY_EXIT_CODES)
     v.add_argument("input", metavar="FILE.xml")
     v.add_argument("--json", action="store_true", help="machine-readable report")
     v.add_argument("--trusted-ca", metavar="PEM", action="append", default=[],
-                   help="CA certificate(s) the signers must chain to (repeatable); default: trust not judged")
+                   help="CA certificate(s) the signers must chain to (repeatable): the trust store; "
+                        f"without it, signers are not verified (exit {EXIT_UNVERIFIED} at best)")
     v.add_argument("--at", metavar="ISO", help="time to judge certificates of signatures without SigningTime")
     v.set_defaults(func=cmd_verify)
 
@@ -121,6 +136,18 @@ def cmd_sign(args) -> int:
     return 0
 
 
+_HEADLINES = {
+    "valid": "VALID (signatures intact, signers verified against the trust store)",
+    "intact_unverified": "signature intact, signer not verified (no trust store: --trusted-ca)",
+    "invalid": "INVALID",
+}
+
+
+def verify_exit_code(report) -> int:
+    """:data:`EXIT_VALID`, :data:`EXIT_UNVERIFIED` or :data:`EXIT_INVALID` for a verification report."""
+    return {"valid": EXIT_VALID, "intact_unverified": EXIT_UNVERIFIED}.get(report.verdict, EXIT_INVALID)
+
+
 def _yes_no(value) -> str:
     return "-" if value is None else ("yes" if value else "NO")
 
@@ -128,7 +155,14 @@ def _yes_no(value) -> str:
 def print_report(report, name: str, out=None) -> None:
     """Human-readable verification report."""
     out = out or sys.stdout
-    print(f"{name}: {'VALID' if report.valid else 'INVALID'}", file=out)
+    print(f"{name}: {_HEADLINES[report.verdict]}", file=out)
+    if report.trust_anchors:
+        print(f"  trust: {'verified' if report.trust == 'verified' else 'NOT verified'} against the trust store "
+              f"({len(report.trust_anchors)} CA):", file=out)
+        for anchor in report.trust_anchors:
+            print(f"    anchor: {anchor['subject']} (SHA-256 {anchor['sha256']})", file=out)
+    else:
+        print("  trust: not checked (no --trusted-ca): the signers' names are not verified", file=out)
     if report.symbol:
         coded = f"coded, MCCQT {report.mccqt}" if report.mccqt else ("coded, no MCCQT yet" if report.coded
                                                                    else "not coded")
@@ -140,12 +174,14 @@ def print_report(report, name: str, out=None) -> None:
               f"{'valid' if s.valid else 'INVALID'}", file=out)
         print(f"    signed by: {s.subject or '-'}", file=out)
         print(f"    MST {s.subject_tax_code or '-'}, serial {s.serial or '-'}, issuer {s.issuer or '-'}", file=out)
+        if s.fingerprint:
+            print(f"    certificate SHA-256: {s.fingerprint}", file=out)
         when = s.signing_time_text or "-"
         print(f"    signed at: {when} (GMT+7 unless stated); certificate valid then: "
               f"{_yes_no(s.certificate_valid_at_signing_time)}"
               + (f" ({s.not_before:%Y-%m-%d} .. {s.not_after:%Y-%m-%d})" if s.not_before else ""), file=out)
-        if s.trusted is not None:
-            print(f"    chains to a trusted CA: {_yes_no(s.trusted)}", file=out)
+        print(f"    chains to a trusted CA: {_yes_no(s.trusted) if s.trusted is not None else 'not checked'}",
+              file=out)
         print(f"    algorithm: {s.algorithm or s.signature_method or '-'}", file=out)
         for ref in s.references:
             uri = ref.uri or '""'
@@ -162,7 +198,8 @@ def cmd_verify(args) -> int:
     at = _parse_time(args.at, "--at") if args.at else None
     report = verify_invoice(Path(args.input).read_bytes(), at=at, trusted_certificates=anchors or None)
     if args.json:
-        print(json.dumps({"file": args.input, **report.to_dict()}, ensure_ascii=False, indent=2))
+        print(json.dumps({"file": args.input, **report.to_dict(), "exit_code": verify_exit_code(report)},
+                         ensure_ascii=False, indent=2))
     else:
         print_report(report, args.input)
-    return 0 if report.valid else 1
+    return verify_exit_code(report)
