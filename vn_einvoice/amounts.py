@@ -6,7 +6,7 @@ computed on the rate's taxable amount (the sum of its lines), as the tax authori
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
@@ -140,6 +140,7 @@ def check_amounts(invoice: Invoice) -> list[Problem]:
                 ))
         if ln.counts_in_totals and ln.tax_rate is None and codes_template_needs_rate(invoice.template):
             problems.append(Problem(f"{p}/TSuat", f"line {i}: VAT rate (TSuat) is missing"))
+    lines_at = Counter(ln.tax_rate for ln in invoice.lines if ln.counts_in_totals)  # once: rates may be many
     expected_bd = {b.rate: b for b in compute_breakdown(invoice)}
     given_bd = {b.rate: b for b in invoice.tax_breakdown}
     bd_path = f"{toan}/THTTLTSuat/LTSuat"
@@ -160,7 +161,7 @@ def check_amounts(invoice: Invoice) -> list[Problem]:
             ))
         if rate.is_taxed and rate.percent is not None:
             expected_tax = vat_of(got.taxable_amount, rate, cur)
-            n_lines = sum(1 for ln in invoice.lines if ln.tax_rate == rate and ln.counts_in_totals)
+            n_lines = lines_at[rate]
             # VAT computed line by line may differ by rounding: at most half a unit per line.
             tolerance = Decimal(1).scaleb(-digits) * max(1, n_lines) / 2
             if got.tax_amount is None or abs(got.tax_amount - expected_tax) > tolerance:

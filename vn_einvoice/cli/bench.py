@@ -292,3 +292,139 @@ def _run_provider(args) -> int:
 
 BENCHES["provider"] = Bench("issue invoices through the SInvoice sandbox: one by one vs createBatchInvoice "
                             "(vs Odoo 18's request pattern)", _configure_provider, _run_provider)
+
+
+# --- bench worst ----------------------------------------------------------------------------------
+
+WORST_BYTES = 2 * 1024 * 1024 - 4096  # just under the 2 MB limit of parse_untrusted (and of the Odoo page)
+
+
+def _grow(head: bytes, unit: bytes, tail: bytes, size: int) -> bytes:
+    """``head + unit * n + tail`` with the largest ``n`` that stays at most ``size`` bytes."""
+    return head + unit * max(0, (size - len(head) - len(tail)) // len(unit)) + tail
+
+
+def worst_cases(size: int = WORST_BYTES) -> dict[str, bytes]:
+    """Inputs of at most ``size`` bytes that cost the most to verify, validate and parse, by name."""
+    from lxml import etree  # noqa: PLC0415 - CLI start-up: lxml, only for bench worst
+
+    from ..sandbox.testca import make_seller_certificate, make_test_ca, p12_bytes  # noqa: PLC0415 - CLI start-up: cryptography, only for bench worst
+    from ..signing.pkcs12 import Pkcs12Signer  # noqa: PLC0415 - CLI start-up: cryptography, only for bench worst
+    from ..signing.xmldsig import sign_invoice  # noqa: PLC0415 - CLI start-up: lxml and cryptography, only for bench worst
+
+    ca = make_test_ca()
+    key, cert = make_seller_certificate(ca, SELLER_MST, "CÔNG TY TNHH GIẢI PHÁP MẪU", "rsa", 2048)
+    signer = Pkcs12Signer(p12_bytes(key, cert, [ca.certificate], "bench"), "bench")
+    signed = sign_invoice(make_sample_hdon(3), signer)
+    text = signed.decode()
+    cases: dict[str, bytes] = {}
+
+    def around(marker: str, unit: str) -> bytes:
+        at = text.index(marker)
+        return _grow(text[:at].encode(), unit.encode(), text[at:].encode(), size)
+
+    cases["empty_lines"] = around("</DSHHDVu>", "<HHDVu/>")
+    cases["lines"] = around("</DSHHDVu>", "<HHDVu><TChat>1</TChat><STT>9</STT><THHDVu>x</THHDVu>"
+                            "<ThTien>1</ThTien><TSuat>10%</TSuat></HHDVu>")
+    cases["extra_fields"] = around("</NBan>", "<TTin><TTruong>a</TTruong><DLieu>b</DLieu></TTin>")
+    cases["extra_fields"] = cases["extra_fields"].replace(b"</NBan>", b"</TTKhac></NBan>", 1).replace(
+        b"<TTin>", b"<TTKhac><TTin>", 1)
+    cases["huge_text"] = around("<Ten>", "x")
+    depth = 250  # the safe parser refuses 256 levels
+    dl_end = text.index("</DLHDon>")
+    cases["deep_nesting"] = _grow(text[:dl_end].encode() + b"<TTKhac>" + b"<a>" * depth, b"<b/>",
+                                  b"</a>" * depth + b"</TTKhac>" + text[dl_end:].encode(), size)
+    attrs = "".join(f' a{i}="{i}"' for i in range(200)) + "".join(f' xmlns:p{i}="urn:p{i}"' for i in range(50))
+    cases["attributes_namespaces"] = around("</DSHHDVu>", f"<HHDVu{attrs}/>")
+    decl_end = text.index("<HDon") + len("<HDon")
+    head, tail = text[:decl_end].encode(), text[decl_end:].encode()
+    n = (size - len(head) - len(tail)) // len(b' xmlns:p000000="urn:x"')
+    cases["root_namespaces"] = head + b"".join(b' xmlns:p%06d="urn:x"' % i for i in range(n)) + tail
+    # many namespaces in scope of many elements (inclusive C14N renders the in-scope namespaces)
+    half = size // 2
+    n = half // len(b' xmlns:p000000="urn:x"')
+    ns_head = head + b"".join(b' xmlns:p%06d="urn:x"' % i for i in range(n)) + tail[:tail.index(b"</DLHDon>")]
+    cases["namespaces_elements"] = _grow(ns_head + b"<TTKhac>", b"<a/>", b"</TTKhac>" + tail[tail.index(b"</DLHDon>"):],
+                                         size)
+    # every Reference URI="" digests the whole document again
+    root = etree.fromstring(signed)
+    ref = next(root.iter("{http://www.w3.org/2000/09/xmldsig#}Reference"))
+    doc_ref = etree.fromstring(etree.tostring(ref))
+    doc_ref.set("URI", "")
+    unit = etree.tostring(doc_ref)
+    cases["document_references"] = around("</ds:SignedInfo>" if "</ds:SignedInfo>" in text else "</SignedInfo>",
+                                          unit.decode())
+    transforms = next(doc_ref.iterchildren("{http://www.w3.org/2000/09/xmldsig#}Transforms"))
+    c14n = transforms[-1]
+    transforms_at = text.index("</ds:Transforms>" if "</ds:Transforms>" in text else "</Transforms>")
+    cases["transforms"] = _grow(text[:transforms_at].encode(), etree.tostring(c14n),
+                                text[transforms_at:].encode(), size)
+    prefixes = " ".join(f"p{i}" for i in range(size // 8))
+    exc = (f'<ds:Transform xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Algorithm="http://www.w3.org/2001/10/'
+           f'xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" '
+           f'PrefixList="{prefixes}"/></ds:Transform>')
+    cases["prefix_list"] = (text[:transforms_at] + exc + text[transforms_at:]).encode()
+    sig = next(root.iter("{http://www.w3.org/2000/09/xmldsig#}Signature"))
+    sig_text = etree.tostring(sig).decode()
+    dscks_at = text.index("</DSCKS>")
+    cases["signatures"] = _grow(text[:dscks_at].encode() + b"<CCKSKhac>", sig_text.encode(),
+                                b"</CCKSKhac>" + text[dscks_at:].encode(), size)
+    return {name: data for name, data in cases.items() if data}
+
+
+def bench_worst(size: int = WORST_BYTES) -> list[tuple[str, int, dict[str, float]]]:
+    """CPU seconds of verify, validate and parse on each worst case: (name, bytes, {operation: s})."""
+    from ..errors import ValidationError  # noqa: PLC0415 - CLI start-up: the invoice model, only for bench worst
+    from ..signing.xmldsig import verify_invoice  # noqa: PLC0415 - CLI start-up: lxml and cryptography, only for bench worst
+    from ..xml.parse import read_tree  # noqa: PLC0415 - CLI start-up: lxml, only for bench worst
+    from ..xml.validate import validate_tree  # noqa: PLC0415 - CLI start-up: lxml, only for bench worst
+    from ..xmlutil import parse_untrusted  # noqa: PLC0415 - CLI start-up: lxml, only for bench worst
+
+    def parse(data):
+        try:
+            return read_tree(parse_untrusted(data).getroot())
+        except ValidationError as e:
+            return e
+
+    def validate(data):
+        try:
+            return validate_tree(parse_untrusted(data).getroot())
+        except ValidationError as e:
+            return e
+
+    def verify(data):
+        try:
+            return verify_invoice(data)
+        except ValidationError as e:
+            return e
+
+    out = []
+    clock = time.thread_time
+    for name, data in worst_cases(size).items():
+        spent = {}
+        for op, func in (("verify", verify), ("validate", validate), ("parse", parse)):
+            start = clock()
+            func(data)
+            spent[op] = clock() - start
+        out.append((name, len(data), spent))
+    return out
+
+
+def _configure_worst(p) -> None:
+    p.add_argument("--bytes", type=int, default=WORST_BYTES, help=f"size of each input (default {WORST_BYTES})")
+
+
+def _run_worst(args) -> int:
+    where = pin_to_one_core()
+    results = bench_worst(args.bytes)
+    print(f"worst cases of at most {args.bytes} bytes; CPU seconds of this thread; {where}")
+    for name, size, spent in results:
+        print(f"  {name:<24} {size:>8} bytes  " + "  ".join(f"{op} {s:8.3f} s" for op, s in spent.items()))
+    name, size, spent = max(results, key=lambda r: max(r[2].values()))
+    op = max(spent, key=spent.get)
+    print(f"worst_case={name} operation={op} cpu_s={spent[op]:.3f}")
+    return 0
+
+
+BENCHES["worst"] = Bench("CPU seconds of verify, validate and parse on worst-case inputs just under 2 MB",
+                         _configure_worst, _run_worst)

@@ -97,6 +97,15 @@ _DS_ONLY = {None: DS_NS}
 ROLES = {"NBan": "seller", "NMua": "buyer", "CQT": "authority", "CCKSKhac": "other"}
 ID_ATTRIBUTES = ("Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id")
 
+# Documented caps (issue 11): verification cost stays bounded whatever arrives under the 2 MB limit. A
+# document with more Signature elements, or a Signature with more References, is refused with a problem,
+# not verified; a Reference with more transforms is refused. Real invoices have 1 to 3 signatures of 1
+# to 3 references, each with 1 or 2 transforms.
+MAX_SIGNATURES = 16
+MAX_REFERENCES = 16
+MAX_TRANSFORMS = 8
+MAX_NAMESPACES = 16  # distinct namespace prefixes declared: C14N cost grows with elements × in-scope ones
+
 
 # --- small helpers --------------------------------------------------------------------------------
 
@@ -137,9 +146,19 @@ def element_path(el) -> str:
 _ID_XPATH = etree.XPath("//@Id | //@ID | //@id | //@xml:id")
 
 
+class _IdIndex(dict):
+    """Elements by Id (see :func:`_id_index`), and the canonical forms computed while one document is
+    verified (``canonical``), so that two References to the same target with the same transforms
+    canonicalise it once (``URI=""`` repeated would re-canonicalise the whole document each time)."""
+
+    def __init__(self):
+        super().__init__()
+        self.canonical: dict[tuple, tuple] = {}
+
+
 def _id_index(root) -> dict[str, list]:
     """Elements by ``Id``/``ID``/``id``/``xml:id`` value (a list: duplicates are reported, not merged)."""
-    index: dict[str, list] = {}
+    index: dict[str, list] = _IdIndex()
     seen = set()
     for value in _ID_XPATH(root):
         el = value.getparent()
@@ -706,6 +725,8 @@ def _check_reference(ref, sig, tree, index) -> tuple[ReferenceCheck, object]:
                            transforms=transforms, valid=False)
     target = None
     try:
+        if len(transforms) > MAX_TRANSFORMS:
+            raise _Refused(f"{len(transforms)} transforms: at most {MAX_TRANSFORMS} are accepted")
         if uri is None:
             raise _Refused("Reference without URI: the signed data cannot be found")
         comments_allowed = False
@@ -743,7 +764,7 @@ def _check_reference(ref, sig, tree, index) -> tuple[ReferenceCheck, object]:
                 _uri, (exclusive, with_comments, version), prefixes = _c14n_params(t)
                 if data is None:
                     data = _canonical(target, tree, exclusive, with_comments and comments_allowed,
-                                      prefixes, exclude, version)
+                                      prefixes, exclude, version, cache=getattr(index, "canonical", None))
                 else:
                     reparsed = etree.fromstring(data, safe_parser())
                     data = canonicalize_document(reparsed, with_comments=with_comments, exclusive=exclusive,
@@ -751,7 +772,7 @@ def _check_reference(ref, sig, tree, index) -> tuple[ReferenceCheck, object]:
             else:
                 raise _Refused(f"unsupported transform {alg!r}")
         if data is None:
-            data = _canonical(target, tree, False, False, (), exclude, "1.0")
+            data = _canonical(target, tree, False, False, (), exclude, "1.0", cache=getattr(index, "canonical", None))
         expected = _b64decode(_text(ref, "DigestValue"))
         if not hmac.compare_digest(hashlib.new(hash_name, data).digest(), expected):
             raise _Refused("digest mismatch: the referenced content was changed after signing")
@@ -763,12 +784,22 @@ def _check_reference(ref, sig, tree, index) -> tuple[ReferenceCheck, object]:
     return check, target
 
 
-def _canonical(target, tree, exclusive, with_comments, prefixes, exclude, version) -> bytes:
+def _canonical(target, tree, exclusive, with_comments, prefixes, exclude, version, cache=None) -> bytes:
+    """Canonical form of a Reference's target; with ``cache`` (a dict living for one verification),
+    computed once per (target, exclude, parameters). The key holds the ids of the target and of the
+    excluded element; the value keeps both alive so that those ids are not reused meanwhile."""
+    key = (id(target), id(exclude), bool(exclusive), bool(with_comments), tuple(prefixes), version)
+    if cache is not None and key in cache:
+        return cache[key][2]
     if isinstance(target, str):
-        return canonicalize_document(tree, with_comments=with_comments, exclude=exclude, exclusive=exclusive,
+        data = canonicalize_document(tree, with_comments=with_comments, exclude=exclude, exclusive=exclusive,
                                      inclusive_prefixes=prefixes, version=version)
-    return canonicalize(target, exclusive=exclusive, with_comments=with_comments,
-                        inclusive_prefixes=prefixes, exclude=exclude, version=version)
+    else:
+        data = canonicalize(target, exclusive=exclusive, with_comments=with_comments,
+                            inclusive_prefixes=prefixes, exclude=exclude, version=version)
+    if cache is not None:
+        cache[key] = (target, exclude, data)
+    return data
 
 
 def _verify_signature(sig, role, tree, index, at, anchors) -> SignatureReport:
@@ -917,8 +948,12 @@ def verify_invoice(xml_bytes: bytes | str, *, at: datetime | None = None,
         if len(found) != 1:
             raise ValidationError.at(_local(root.tag), f"expected one HDon, found {len(found)}")
         hdon = found[0]
-    index = _id_index(tree.getroot())
     report = VerificationReport(valid=False, signatures=[])
+    over = cap_problems(hdon, root)
+    if over:  # refused whole: nothing is canonicalised or verified
+        report.problems += over
+        return report
+    index = _id_index(tree.getroot())
     # one invoice, read where it is signed: no second HDon/DLHDon/MCCQT/DSCKS hidden anywhere, and the QR
     # code (outside the signed data) says what the signed data says
     report.problems += [f"{p.path}: {p.message}" for p in single_element_problems(root)]
@@ -978,6 +1013,28 @@ def verify_invoice(xml_bytes: bytes | str, *, at: datetime | None = None,
     report.valid = bool(report.signatures) and report.seller is not None and not report.problems and all(
         s.valid for s in report.signatures)
     return report
+
+
+def cap_problems(hdon, root=None) -> list[str]:
+    """Problems when ``hdon`` holds more than :data:`MAX_SIGNATURES` signatures or a signature with more
+    than :data:`MAX_REFERENCES` references, or the document (``root``, default ``hdon``) more than
+    :data:`MAX_NAMESPACES` distinct namespace prefixes (counted without verifying anything)."""
+    walk = etree.iterwalk(hdon if root is None else root, events=("start-ns",))
+    declared = len({prefix for _event, (prefix, _uri) in walk})
+    if declared > MAX_NAMESPACES:
+        return [f"{declared} namespace prefixes declared: at most {MAX_NAMESPACES} are accepted; the document "
+                "is refused, not verified"]
+    signatures = list(hdon.iter(_DS + "Signature"))
+    if len(signatures) > MAX_SIGNATURES:
+        return [f"HDon: {len(signatures)} Signature elements: at most {MAX_SIGNATURES} are accepted; "
+                "the document is refused, not verified"]
+    problems = []
+    for sig in signatures:
+        count = sum(1 for info in sig.iterchildren("{*}SignedInfo") for _ in info.iterchildren("{*}Reference"))
+        if count > MAX_REFERENCES:
+            problems.append(f"{element_path(sig)}: {count} References: at most {MAX_REFERENCES} are accepted "
+                            "per Signature; the document is refused, not verified")
+    return problems
 
 
 def _ref_id(uri: str) -> str:

@@ -116,6 +116,21 @@ def _party(r: _Reader, el, path: str, seller: bool) -> Party:
     )
 
 
+# Documented cap (issue 11): an invoice of more lines is refused, not read, so that reading, validating and
+# verifying stay bounded whatever arrives under the 2 MB limit. Real invoices hold far fewer lines.
+MAX_LINES = 10_000
+LINES_PATH = "HDon/DLHDon/NDHDon/DSHHDVu"
+
+
+def line_cap_problem(root: etree._Element) -> Problem | None:
+    """A problem when ``root`` (an ``HDon``) holds more than :data:`MAX_LINES` lines (``HHDVu``), else None."""
+    lines = root.find("DLHDon/NDHDon/DSHHDVu")
+    count = 0 if lines is None else sum(1 for _ in lines.iterchildren("HHDVu"))
+    if count <= MAX_LINES:
+        return None
+    return Problem(LINES_PATH, f"{count} lines (HHDVu): at most {MAX_LINES} are accepted; the document is refused")
+
+
 def read_tree(root: etree._Element) -> Invoice:
     """Invoice of an ``HDon`` element; raises ``ValidationError`` listing every unreadable value."""
     r = _Reader()
@@ -124,6 +139,9 @@ def read_tree(root: etree._Element) -> Invoice:
     dl = root.find("DLHDon")
     if dl is None:
         raise ValidationError.at("HDon/DLHDon", "element is missing")
+    too_many = line_cap_problem(root)
+    if too_many is not None:
+        raise ValidationError([too_many])
     p_tt = "HDon/DLHDon/TTChung"
     tt = dl.find("TTChung")
     nd = dl.find("NDHDon")

@@ -17,7 +17,7 @@ from ..document import SUPPORTED_VERSIONS, Invoice, LineKind, RelatedInvoiceType
 from ..errors import Problem, ValidationError
 from ..qr import invoice_qr_problems
 from ..xmlutil import parse_untrusted
-from .parse import read_tree
+from .parse import line_cap_problem, read_tree
 from .schema import HDON, Field
 
 # ASCII digits only, whole text (``\d`` would take "１２３", ``$`` a trailing newline)
@@ -253,6 +253,9 @@ def validate_tree(root, *, require_number: bool = True, strict_order: bool = Tru
     problems: list[Problem] = []
     if root.tag != "HDon":
         return [Problem(str(root.tag), "the root element must be HDon (without namespace)")]
+    too_many = line_cap_problem(root)
+    if too_many is not None:  # refused whole: nothing more is read
+        return [too_many]
     version = (root.findtext("DLHDon/TTChung/PBan") or "").strip()
     if version and version not in SUPPORTED_VERSIONS:
         problems.append(Problem("HDon/DLHDon/TTChung/PBan",
@@ -270,13 +273,32 @@ def validate_tree(root, *, require_number: bool = True, strict_order: bool = Tru
             business = check_invoice(read_tree(root), require_number=require_number)
         except ValidationError as e:
             business = list(e.problems)
-        reported = [p.path for p in problems]
-        problems += [p for p in business if not any(_related_paths(p.path, q) for q in reported)]
+        related = _RelatedPaths(p.path for p in problems)
+        problems += [p for p in business if not related(p.path)]
     return problems
 
 
-def _related_paths(a: str, b: str) -> bool:
-    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+class _RelatedPaths:
+    """Whether a path is at, above or below one of ``paths`` (``a == b``, ``a`` starts with ``b + "/"`` or
+    the reverse), in time linear in the path's length: every path and each of its ancestors is in a set
+    (comparing all pairs was quadratic in the number of problems)."""
+
+    def __init__(self, paths):
+        self.paths: set[str] = set()
+        self.ancestors: set[str] = set()
+        for path in paths:
+            self.paths.add(path)
+            self.ancestors.update(_ancestors(path))
+
+    def __call__(self, path: str) -> bool:
+        return path in self.paths or path in self.ancestors or any(a in self.paths for a in _ancestors(path))
+
+
+def _ancestors(path: str):
+    at = path.find("/")
+    while at != -1:
+        yield path[:at]
+        at = path.find("/", at + 1)
 
 
 def validate_xml(data: bytes | str, **kwargs) -> list[Problem]:
