@@ -14,7 +14,13 @@ from vn_einvoice.cli.bench import SELLER_MST, bench_worst, make_sample_hdon, mak
 from vn_einvoice.errors import ValidationError
 from vn_einvoice.sandbox.testca import make_seller_certificate, make_test_ca, p12_bytes
 from vn_einvoice.signing import Pkcs12Signer, sign_invoice, verify_invoice
-from vn_einvoice.signing.xmldsig import MAX_NAMESPACES, MAX_REFERENCES, MAX_SIGNATURES, MAX_TRANSFORMS
+from vn_einvoice.signing.xmldsig import (
+    MAX_CANONICAL_ELEMENTS,
+    MAX_NAMESPACES,
+    MAX_REFERENCES,
+    MAX_SIGNATURES,
+    MAX_TRANSFORMS,
+)
 from vn_einvoice.xml.parse import MAX_LINES, read_tree
 from vn_einvoice.xml.validate import _RelatedPaths, validate_tree, validate_xml
 
@@ -147,3 +153,16 @@ def test_bench_worst_runs_every_case_small():
     assert {"empty_lines", "document_references", "signatures", "root_namespaces"} <= names
     assert all(size <= 60_000 and set(spent) == {"verify", "validate", "parse"} for _n, size, spent in results)
     assert set(worst_cases(60_000)) == names
+
+
+def test_canonicalisation_budget_refuses_a_huge_document_reference(signed):
+    root = etree.fromstring(signed)
+    other = etree.SubElement(root.find("DLHDon"), "TTKhac")
+    for _ in range(MAX_CANONICAL_ELEMENTS):
+        etree.SubElement(other, "a")
+    for ref in root.iter(f"{{{DS}}}Reference"):
+        ref.set("URI", "")
+    report = verify_invoice(etree.tostring(root))
+    assert not report.valid
+    assert any(f"more than {MAX_CANONICAL_ELEMENTS} elements" in (c.problem or "")
+               for c in report.signatures[0].references)
