@@ -6,6 +6,7 @@ To add one (e.g. ``build``): write ``_configure_x(parser)`` and ``_run_x(args) -
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 import uuid as uuid_module
@@ -369,6 +370,19 @@ def worst_cases(size: int = WORST_BYTES) -> dict[str, bytes]:
     dscks_at = text.index("</DSCKS>")
     cases["signatures"] = _grow(text[:dscks_at].encode() + b"<CCKSKhac>", sig_text.encode(),
                                 b"</CCKSKhac>" + text[dscks_at:].encode(), size)
+    # as many signatures as accepted (16), each of URI="" (enveloped: a different document each), over
+    # a document of many small elements
+    many = etree.fromstring(signed)
+    first = next(many.iter("{http://www.w3.org/2000/09/xmldsig#}Signature"))
+    for reference in first.iter("{http://www.w3.org/2000/09/xmldsig#}Reference"):
+        reference.set("URI", "")
+    others = many.find("DSCKS/CCKSKhac")
+    for _ in range(15):
+        others.append(copy.deepcopy(first))
+    body = etree.tostring(many)
+    filler_at = body.index(b"</DLHDon>")
+    cases["signatures_document"] = _grow(body[:filler_at] + b"<TTKhac>", b"<a/>",
+                                         b"</TTKhac>" + body[filler_at:], size)
     return {name: data for name, data in cases.items() if data}
 
 
