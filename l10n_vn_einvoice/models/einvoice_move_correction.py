@@ -434,13 +434,14 @@ class L10nVnEinvoiceMoveCorrection(models.AbstractModel):
             'context': {'default_move_id': self.id},
         }
 
-    def _l10n_vn_einvoice_open(self, moves, name):
-        action = {'type': 'ir.actions.act_window', 'res_model': 'account.move', 'name': name,
+    def _l10n_vn_einvoice_open(self, records, name):
+        """The list (or the form, for one record) of ``records`` (invoices, agreements, notices)."""
+        action = {'type': 'ir.actions.act_window', 'res_model': records._name, 'name': name,
                   'context': {'create': False}}
-        if len(moves) == 1:
-            action.update(view_mode='form', res_id=moves.id)
+        if len(records) == 1:
+            action.update(view_mode='form', res_id=records.id)
         else:
-            action.update(view_mode='list,form', domain=[('id', 'in', moves.ids)])
+            action.update(view_mode='list,form', domain=[('id', 'in', records.ids)])
         return action
 
     def action_l10n_vn_einvoice_view_adjustments(self):
@@ -453,24 +454,10 @@ class L10nVnEinvoiceMoveCorrection(models.AbstractModel):
         return self._l10n_vn_einvoice_open(self.l10n_vn_einvoice_origin_ids, _('Corrected e-invoices'))
 
     def action_l10n_vn_einvoice_view_agreements(self):
-        agreements = self._l10n_vn_einvoice_agreements()
-        action = {'type': 'ir.actions.act_window', 'res_model': 'l10n_vn_einvoice.agreement',
-                  'name': _('Agreements'), 'context': {'create': False}}
-        if len(agreements) == 1:
-            action.update(view_mode='form', res_id=agreements.id)
-        else:
-            action.update(view_mode='list,form', domain=[('id', 'in', agreements.ids)])
-        return action
+        return self._l10n_vn_einvoice_open(self._l10n_vn_einvoice_agreements(), _('Agreements'))
 
     def action_l10n_vn_einvoice_view_notices(self):
-        notices = self.l10n_vn_einvoice_notice_line_ids.notice_id
-        action = {'type': 'ir.actions.act_window', 'res_model': 'l10n_vn_einvoice.notice',
-                  'name': _('Notices 04/SS-HĐĐT'), 'context': {'create': False}}
-        if len(notices) == 1:
-            action.update(view_mode='form', res_id=notices.id)
-        else:
-            action.update(view_mode='list,form', domain=[('id', 'in', notices.ids)])
-        return action
+        return self._l10n_vn_einvoice_open(self.l10n_vn_einvoice_notice_line_ids.notice_id, _('Notices 04/SS-HĐĐT'))
 
     def _l10n_vn_einvoice_html_list(self):
         return ', '.join(html_escape(m.l10n_vn_einvoice_name or m.display_name) for m in self)
