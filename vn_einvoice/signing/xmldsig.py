@@ -177,7 +177,13 @@ def _b64(data: bytes) -> str:
 
 
 def _b64decode(text: str | None) -> bytes:
-    return base64.b64decode(re.sub(r"\s+", "", text or ""), validate=True)
+    """Strict base64 (line breaks allowed): one value has one spelling, so nothing in a signature can be
+    altered without changing what it decodes to (non-zero padding bits are refused)."""
+    compact = re.sub(r"\s+", "", text or "")
+    data = base64.b64decode(compact, validate=True)
+    if base64.b64encode(data).decode("ascii") != compact:
+        raise ValueError("not canonical base64 (padding bits are not zero)")
+    return data
 
 
 def to_ict(moment: datetime) -> datetime:
@@ -814,6 +820,10 @@ def _canonical(target, tree, exclusive, with_comments, prefixes, exclude, versio
     return data
 
 
+# the content model of ds:Signature (XML-DSig §4.1), written as the children's local names
+_SIGNATURE_LAYOUT = re.compile(r"SignedInfo SignatureValue(?: KeyInfo)?(?: Object)*")
+
+
 def _verify_signature(sig, role, tree, index, at, anchors) -> SignatureReport:
     report = SignatureReport(role=role, path=element_path(sig), signature_id=sig.get("Id"))
     problems = report.problems
@@ -821,6 +831,10 @@ def _verify_signature(sig, role, tree, index, at, anchors) -> SignatureReport:
     if signed_info is None:
         problems.append("no SignedInfo")
         return report
+    layout = " ".join(_local(c.tag) if c.tag.startswith(_DS) else c.tag for c in sig if isinstance(c.tag, str))
+    if not _SIGNATURE_LAYOUT.fullmatch(layout):
+        problems.append(f"the Signature holds {layout!r}: XML-DSig allows only SignedInfo, SignatureValue, KeyInfo "
+                        "and Object elements, in that order")
     method_el = _child(signed_info, "SignatureMethod")
     report.signature_method = method_el.get("Algorithm") if method_el is not None else None
     c14n_el = _child(signed_info, "CanonicalizationMethod")
@@ -979,6 +993,10 @@ def verify_invoice(xml_bytes: bytes | str, *, at: datetime | None = None,
         report.problems.append("HDon/DLHDon is missing")
     mccqt = _child(hdon, "MCCQT")
     report.mccqt = (mccqt.text or "").strip() if mccqt is not None else None
+    # the signed parts are read where the format puts them: a DLHDon or MCCQT elsewhere (wrapped, moved into
+    # a Signature) may still be found by its Id, but no reader sees it
+    report.problems += [f"{element_path(el)}: {_local(el.tag)} is not where the format puts it (HDon/{_local(el.tag)})"
+                        for el in root.iter("{*}DLHDon", "{*}MCCQT") if el.getparent() is not hdon]
 
     dscks = _child(hdon, "DSCKS")
     checked = []
