@@ -164,20 +164,28 @@ class EinvoiceLookupAttempt(models.Model):
         """What the verification page shows for an uploaded XML (never raises for bad input).
 
         ``error``: ``refused`` (unreadable, DOCTYPE, too big…) with ``detail``; otherwise the signatures,
-        the invoice as the file says, and ``match``: None when no invoice issued here has the file's
-        seller MST, template, symbol and number, else the field-by-field comparison (file values only).
+        the verdict (``valid``: intact and every signer verified against the trust store; ``intact_unverified``:
+        intact but no trust store, who signed is not proven; ``invalid``), the trust store used (the one of the
+        company here whose MST is the file's seller MST, else of the current company), the invoice as the file
+        says, and ``match``: None when no invoice issued here has the file's seller MST, template, symbol and
+        number, else the field-by-field comparison (file values only).
         """
-        try:
-            report = verify_invoice(data)
-        except EInvoiceError as e:
-            return {'error': 'refused', 'detail': _problem_text(e)}
         try:
             invoice, parse_problem = parse_xml(data), ''
         except EInvoiceError as e:
             invoice, parse_problem = None, _problem_text(e)
+        company = self._trust_company(invoice)
+        anchors = company._l10n_vn_einvoice_trust_anchors()
+        try:
+            report = verify_invoice(data, trusted_certificates=anchors)
+        except EInvoiceError as e:
+            return {'error': 'refused', 'detail': _problem_text(e)}
         result = {
             'error': None,
             'valid': report.valid,
+            'verdict': report.verdict,
+            'trust_company': company.name,
+            'trust_anchors': [anchor['subject'] for anchor in report.trust_anchors],
             'signatures': signature_boxes(report),
             'problems': list(report.problems),
             'parse_problem': parse_problem,
@@ -190,6 +198,16 @@ class EinvoiceLookupAttempt(models.Model):
             identical = hashlib.sha256(data).digest() == hashlib.sha256(ours_raw).digest()
             result['match'] = comparison(invoice, parse_xml(ours_raw), identical)
         return result
+
+    @api.model
+    def _trust_company(self, invoice):
+        """Whose trust store judges a file: the company here that is the file's seller, else the current one."""
+        mst = normalize_tax_code(invoice.seller.tax_code or '').replace('-', '') if invoice else ''
+        if mst:
+            for company in self.env['res.company'].sudo().search([('vat', '!=', False)]):
+                if normalize_tax_code(company.vat).replace('-', '') == mst:
+                    return company
+        return self.env.company.sudo()
 
     @api.model
     def _find_issued(self, invoice):

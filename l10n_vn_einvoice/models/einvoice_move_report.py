@@ -228,7 +228,7 @@ class L10nVnEinvoiceMoveReport(models.AbstractModel):
             raise UserError(_('The signed XML of %(move)s cannot be read: %(error)s', move=self.display_name,
                               error=e)) from None
         try:
-            verification = verify_invoice(raw)
+            verification = verify_invoice(raw, trusted_certificates=self.company_id._l10n_vn_einvoice_trust_anchors())
         except EInvoiceError as e:
             _logger.warning('Signed XML of %s does not verify: %s', self.display_name, e)
             verification = None

@@ -1,7 +1,10 @@
 import base64
 from datetime import date
 
-from odoo import api, fields, models
+from cryptography import x509
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 from vn_einvoice.sandbox import testca
 
@@ -38,6 +41,14 @@ class ResCompany(models.Model):
         help='MCQT: code of the tax office managing the company (5 characters), written on 04/SS notices.')
     l10n_vn_einvoice_tax_office_name = fields.Char(string='Tax office', help='TCQT: name of that tax office.')
 
+    l10n_vn_einvoice_trusted_ca_ids = fields.Many2many(
+        'certificate.certificate', 'l10n_vn_einvoice_company_trusted_ca_rel', 'company_id', 'certificate_id',
+        string='Trusted certification authorities', groups='base.group_system',
+        help='Certificates of the certification authorities (CA) trusted to vouch for signers when e-invoices are '
+             'verified: the signature box of the PDF and the public verification page. A signer is verified only '
+             'when its certificate was issued by one of them. Without any, signatures are checked as intact but '
+             'who signed is not verified, and the PDF and the page say so.')
+
     l10n_vn_einvoice_provider_ids = fields.One2many('l10n_vn_einvoice.provider', 'company_id',
                                                     string='E-invoice provider accounts')
     l10n_vn_einvoice_provider_id = fields.Many2one(
@@ -57,6 +68,30 @@ class ResCompany(models.Model):
             if chosen and not chosen.is_default:
                 chosen.is_default = True
 
+    @api.constrains('l10n_vn_einvoice_trusted_ca_ids')
+    def _check_l10n_vn_einvoice_trusted_ca_ids(self):
+        for company in self.sudo():
+            for certificate in company.l10n_vn_einvoice_trusted_ca_ids:
+                cert = _x509(certificate)
+                if cert is None:
+                    raise ValidationError(_('The trusted certificate "%s" cannot be read.', certificate.display_name))
+                try:
+                    is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+                except x509.ExtensionNotFound:
+                    is_ca = False
+                if not is_ca:
+                    raise ValidationError(_(
+                        'The certificate "%s" is not a certification authority (CA) certificate: only the '
+                        'certificates of certification authorities can be trusted for e-invoice verification.',
+                        certificate.display_name))
+
+    def _l10n_vn_einvoice_trust_anchors(self):
+        """The company's trust store as ``cryptography`` certificates, or None when it is empty (then
+        ``verify_invoice`` reports trust as not checked)."""
+        self.ensure_one()
+        anchors = [cert for cert in map(_x509, self.sudo().l10n_vn_einvoice_trusted_ca_ids) if cert is not None]
+        return anchors or None
+
     def _l10n_vn_einvoice_setup_test_signer(self, tax_code=None, password='demo'):
         """Configure this company end to end with a THROW-AWAY test certificate (demo and tests only).
 
@@ -70,6 +105,11 @@ class ResCompany(models.Model):
             self.vat = tax_code
         ca = testca.make_test_ca()
         key, cert = testca.make_seller_certificate(ca, self.vat, self.name)
+        test_ca = self.env['certificate.certificate'].sudo().create({
+            'name': f'{ca.certificate.subject.rfc4514_string()} - TEST CA, never trust it for real invoices',
+            'content': base64.b64encode(ca.pem),
+            'company_id': self.id,
+        })
         certificate = self.env['certificate.certificate'].sudo().create({
             'name': f'{self.name} - TEST certificate',
             'content': base64.b64encode(testca.p12_bytes(key, cert, [ca.certificate], password)),
@@ -90,4 +130,13 @@ class ResCompany(models.Model):
             'date_start': date(year, 1, 1), 'is_default': True, 'signer_id': signer.id,
         })
         self.write({'l10n_vn_einvoice_mode': 'local', 'l10n_vn_einvoice_signer_id': signer.id})
+        self.sudo().l10n_vn_einvoice_trusted_ca_ids = [fields.Command.link(test_ca.id)]
         return signer, series
+
+
+def _x509(certificate):
+    """The ``cryptography`` certificate of a ``certificate.certificate`` record (None if unreadable)."""
+    pem = certificate.with_context(bin_size=False).pem_certificate
+    if not pem or certificate.loading_error:
+        return None
+    return x509.load_pem_x509_certificate(base64.b64decode(pem))

@@ -13,3 +13,5 @@ class ResConfigSettings(models.TransientModel):
                                                   readonly=False)
     l10n_vn_einvoice_auto_issue = fields.Boolean(related='company_id.l10n_vn_einvoice_auto_issue', readonly=False)
     l10n_vn_einvoice_provider_id = fields.Many2one(related='company_id.l10n_vn_einvoice_provider_id', readonly=False)
+    l10n_vn_einvoice_trusted_ca_ids = fields.Many2many(related='company_id.l10n_vn_einvoice_trusted_ca_ids',
+                                                       readonly=False)

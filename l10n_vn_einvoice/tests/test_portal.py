@@ -17,6 +17,9 @@ from odoo.tests.common import _find_executable
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
+from vn_einvoice.sandbox import testca
+from vn_einvoice.signing import Pkcs12Signer, sign_invoice
+
 from .common import SELLER_MST
 from .test_report import EinvoiceReportCommon
 
@@ -218,6 +221,38 @@ class TestPortal(EinvoiceReportCommon, HttpCase):
         self.assertIn('o_vn_einv_valid', response.text)
         self.assertIn('o_vn_einv_no_match', response.text)
         self.assertNotIn('o_vn_einv_fields', response.text)
+
+    def test_verify_says_whose_trust_store_judged(self):
+        raw = self.move.l10n_vn_einvoice_xml_id.raw
+        text = self.verify(raw).text
+        self.assertIn('o_vn_einv_valid', text)
+        self.assertIn('o_vn_einv_trust', text)
+        self.assertIn('vn-einvoice TEST CA', text)  # the anchor's subject
+        self.assertNotIn('o_vn_einv_no_trust_store', text)
+
+        self.company.sudo().l10n_vn_einvoice_trusted_ca_ids = False
+        text = self.verify(raw).text
+        self.assertNotIn('o_vn_einv_valid', text)
+        self.assertIn('o_vn_einv_unverified', text)
+        self.assertIn('o_vn_einv_sig_unverified', text)
+        self.assertIn('o_vn_einv_no_trust_store', text)
+        self.assertIn('alert-warning o_vn_einv_verdict', text)
+
+    def test_verify_refuses_a_forgery_signed_with_a_look_alike_certificate(self):
+        """A doctored invoice re-signed with a certificate that carries the seller's MST and name, from a CA
+        the company does not trust: intact as a signature, but NOT valid (issue 11, attack b)."""
+        raw = self.move.l10n_vn_einvoice_xml_id.raw
+        doctored = raw.replace('Công ty Cổ phần Khách hàng'.encode(), 'Công ty Giả mạo'.encode())
+        self.assertNotEqual(doctored, raw)
+        unsigned = re.sub(rb'<DSCKS>.*</DSCKS>', b'<DSCKS><NBan/><NMua/><CCKSKhac/></DSCKS>', doctored, flags=re.S)
+        rogue_ca = testca.make_test_ca('Rogue CA')
+        key, cert = testca.make_seller_certificate(rogue_ca, SELLER_MST, self.company.name)
+        with Pkcs12Signer(testca.p12_bytes(key, cert, [rogue_ca.certificate], 'x'), 'x') as signer:
+            forged = sign_invoice(unsigned, signer)
+        text = self.verify(forged).text
+        self.assertIn('o_vn_einv_invalid', text)
+        self.assertIn('does not chain to a trusted CA', text)
+        self.assertNotIn('o_vn_einv_sig_ok', text)
 
     def test_verify_never_shows_what_we_hold(self):
         raw = self.move.l10n_vn_einvoice_xml_id.raw

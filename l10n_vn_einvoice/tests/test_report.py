@@ -22,11 +22,14 @@ from decimal import Decimal
 from PIL import Image, ImageDraw
 
 from odoo import Command
-from odoo.tests import BaseCase, HttpCase, tagged
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import BaseCase, Form, HttpCase, tagged
+from odoo.tools import mute_logger
 
 from vn_einvoice import document as vn_doc
 from vn_einvoice import lifecycle
 from vn_einvoice.qr import crc16_ccitt_false, parse_invoice_qr
+from vn_einvoice.sandbox import testca
 
 from ..tools.einvoice_display import certificate_common_name, format_number, number_text
 from .common import SELLER_MST, EinvoiceCommon
@@ -170,6 +173,59 @@ class TestReport(EinvoiceReportCommon, HttpCase):
         self.assertIn('Chữ ký KHÔNG hợp lệ', html)
         self.assertNotIn('Chữ ký hợp lệ', html)
         self.assertNotIn('✓', html)
+
+    def test_signature_box_says_whether_the_signer_is_verified(self):
+        """The box is "valid" only when the signer chains to the company's trust store; without a trust
+        store it says "intact, signer not verified"; with a store of another CA the signature is not valid."""
+        move = self.issued()
+        trusted = self.company.sudo().l10n_vn_einvoice_trusted_ca_ids
+        self.assertEqual(len(trusted), 1, 'the test signer\'s CA is trusted by the company')
+        self.assertIn('Chữ ký hợp lệ', self.html(move))
+
+        self.company.sudo().l10n_vn_einvoice_trusted_ca_ids = False
+        html = self.html(move)
+        self.assertIn('Chữ ký toàn vẹn, chưa xác minh người ký', html)
+        self.assertIn('vn-sig-unverified', html)
+        self.assertNotIn('Chữ ký hợp lệ', html)
+        self.assertNotIn('✓', html)
+
+        other_ca = self.env['certificate.certificate'].sudo().create({
+            'name': 'Another CA', 'content': base64.b64encode(testca.make_test_ca('Another CA').pem),
+            'company_id': self.company.id})
+        self.company.sudo().l10n_vn_einvoice_trusted_ca_ids = other_ca
+        html = self.html(move)
+        self.assertIn('Chữ ký KHÔNG hợp lệ', html)
+        self.assertIn('vn-sig-invalid', html)
+        self.assertNotIn('Chữ ký hợp lệ', html)
+
+        self.company.sudo().l10n_vn_einvoice_trusted_ca_ids = trusted
+        self.assertIn('Chữ ký hợp lệ', self.html(move))
+
+    @mute_logger('odoo.tests.form.onchange')  # Odoo's own cash-basis onchange warns about the VN chart's taxes
+    def test_trust_store_in_settings_takes_only_ca_certificates(self):
+        settings = Form(self.env['res.config.settings'].with_company(self.company))
+        self.assertEqual(len(settings.l10n_vn_einvoice_trusted_ca_ids), 1)
+        settings.l10n_vn_einvoice_trusted_ca_ids.clear()
+        settings.save().execute()
+        self.assertFalse(self.company.sudo().l10n_vn_einvoice_trusted_ca_ids)
+
+        seller_certificate = self.signer.sudo().certificate_id  # a leaf, not a CA
+        settings = Form(self.env['res.config.settings'].with_company(self.company))
+        settings.l10n_vn_einvoice_trusted_ca_ids.add(seller_certificate)
+        with self.assertRaisesRegex(ValidationError, 'not a certification authority'):
+            settings.save().execute()
+
+    def test_trust_store_is_for_administrators_only(self):
+        accountant = self.env['res.users'].create({
+            'name': 'Kế toán', 'login': 'ke.toan.trust', 'company_id': self.company.id,
+            'company_ids': [Command.set(self.company.ids)],
+            'groups_id': [Command.set([self.env.ref('account.group_account_manager').id,
+                                       self.env.ref('l10n_vn_einvoice.group_l10n_vn_einvoice_manager').id])]})
+        with self.assertRaises(AccessError):
+            self.company.with_user(accountant).read(['l10n_vn_einvoice_trusted_ca_ids'])
+        # the PDF of an accountant still judges the signature with the company's trust store
+        move = self.issued()
+        self.assertIn('Chữ ký hợp lệ', self.html(move.with_user(accountant)))
 
     def test_bilingual_for_foreign_buyers_only(self):
         vn = self.issued()

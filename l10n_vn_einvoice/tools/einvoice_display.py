@@ -74,6 +74,7 @@ LABELS = {
     'sign_hint_seller': ('Chữ ký điện tử, chữ ký số', 'Electronic, digital signature'),
     'signature_valid': ('Chữ ký hợp lệ', 'Signature valid'),
     'signature_invalid': ('Chữ ký KHÔNG hợp lệ', 'Signature NOT valid'),
+    'signature_unverified': ('Chữ ký toàn vẹn, chưa xác minh người ký', 'Signature intact, signer not verified'),
     'signed_by': ('Ký bởi', 'Signed by'),
     'signed_on': ('Ký ngày', 'Signed on'),
     'not_signed': ('Chưa ký', 'Not signed'),
@@ -209,6 +210,15 @@ class SignatureBox:
     signed_on: str  # dd/mm/YYYY HH:MM:SS, GMT+7
     cert_valid: bool | None  # the certificate was valid at the signing time
     problems: tuple[str, ...] = ()
+    # the certificate chains to the trust store; None: no trust store, who signed is not verified
+    verified: bool | None = None
+
+    @property
+    def status(self) -> str:
+        """``valid`` (intact and the signer verified), ``unverified`` (intact, no trust store) or ``invalid``."""
+        if not self.valid:
+            return 'invalid'
+        return 'valid' if self.verified else 'unverified'
 
 
 def signature_box(signature: SignatureReport | None, document_valid=True) -> SignatureBox | None:
@@ -228,6 +238,7 @@ def signature_box(signature: SignatureReport | None, document_valid=True) -> Sig
         signed_on=signed_on,
         cert_valid=signature.certificate_valid_at_signing_time,
         problems=tuple(signature.problems),
+        verified=signature.trusted,
     )
 
 
