@@ -22,7 +22,14 @@ from lxml import etree
 from tools import validity_around
 
 from vn_einvoice.errors import ValidationError
-from vn_einvoice.sandbox.testca import make_seller_certificate, make_test_ca, p12_bytes, write_p12
+from vn_einvoice.sandbox.testca import (
+    make_government_test_ca,
+    make_seller_certificate,
+    make_tax_authority_certificate,
+    make_test_ca,
+    p12_bytes,
+    write_p12,
+)
 from vn_einvoice.signing import (
     CertificateValidityError,
     KeyMismatchError,
@@ -625,10 +632,14 @@ def _coded(signed: bytes, signer, mccqt=True, cqt=True) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def authority(ca):
-    key, cert = make_seller_certificate(ca, "", "TỔNG CỤC THUẾ", subject=x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "BỘ TÀI CHÍNH"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "TỔNG CỤC THUẾ")]))
+def gov_ca():
+    """The test stand-in of the government CA that issues the tax authority's certificates."""
+    return make_government_test_ca(**validity_around(SIGNING_TIME))
+
+
+@pytest.fixture(scope="module")
+def authority(gov_ca):
+    key, cert = make_tax_authority_certificate(gov_ca, "TỔNG CỤC THUẾ")
     return Pkcs12Signer(p12_bytes(key, cert, [], "x"), "x")
 
 
@@ -686,16 +697,20 @@ def test_tax_authority_subject_policy(ca, attribute, name, expected):
     assert is_tax_authority_subject(cert) is expected
 
 
-def test_trust_is_reported(ca, signer, authority, unsigned):
+def test_trust_is_reported(ca, gov_ca, signer, authority, unsigned):
     doc = _coded(sign_invoice(unsigned, signer), authority)
     report = verify_invoice(doc)
     assert (report.valid, report.trust, report.trust_anchors, report.verdict) == (
         True, "not_checked", [], "intact_unverified")
     assert report.signatures[1].names_tax_authority is True and report.signatures[0].names_tax_authority is None
-    report = verify_invoice(doc, trusted_certificates=[ca.certificate])
+    assert report.signatures[1].issued_by_government_ca is True
+    report = verify_invoice(doc, trusted_certificates=[ca.certificate])  # the seller's CA only
+    assert (report.valid, report.trust, report.verdict) == (False, "untrusted", "invalid")
+    assert report.signatures[1].problems == ["the certificate does not chain to a trusted CA"]
+    report = verify_invoice(doc, trusted_certificates=[ca.certificate, gov_ca.certificate])
     assert (report.valid, report.trust, report.verdict) == (True, "verified", "valid")
-    assert report.trust_anchors == [{"subject": ca.certificate.subject.rfc4514_string(),
-                                     "sha256": fingerprint_sha256(ca.certificate)}]
+    assert report.trust_anchors == [{"subject": c.certificate.subject.rfc4514_string(),
+                                     "sha256": fingerprint_sha256(c.certificate)} for c in (ca, gov_ca)]
     data = json.loads(json.dumps(report.to_dict()))
     assert (data["trust"], data["verdict"], data["trust_anchors"][0]["sha256"]) == (
         "verified", "valid", fingerprint_sha256(ca.certificate))
@@ -739,16 +754,31 @@ def test_cqt_signature_with_another_certificate_is_refused(ca, signer, unsigned,
         f"({other.certificate.subject.rfc4514_string()}) does not name TỔNG CỤC THUẾ / CỤC THUẾ"]
 
 
-def test_cqt_signature_named_like_the_authority_but_outside_the_trust_store(ca, signer, unsigned):
-    """The name is necessary, not sufficient: with a trust store, a self-made "TỔNG CỤC THUẾ" is refused."""
-    impostor = _named(make_test_ca("Impostor CA", **validity_around(SIGNING_TIME)),
-                      x509.NameAttribute(NameOID.COMMON_NAME, "TỔNG CỤC THUẾ"))
+def test_cqt_signature_named_like_the_authority_but_outside_the_trust_store(ca, gov_ca, signer, unsigned):
+    """The names are necessary, not sufficient: with a trust store, a self-made "TỔNG CỤC THUẾ" issued by a
+    self-made "government CA" is refused."""
+    impostor_ca = make_government_test_ca(**validity_around(SIGNING_TIME))  # same names, another key
+    impostor = _named(impostor_ca, x509.NameAttribute(NameOID.COMMON_NAME, "TỔNG CỤC THUẾ"))
     doc = _coded(sign_invoice(unsigned, signer), impostor)
     report = verify_invoice(doc)
     assert report.valid and report.verdict == "intact_unverified"  # without a trust store: not verified
-    report = verify_invoice(doc, trusted_certificates=[ca.certificate])
+    report = verify_invoice(doc, trusted_certificates=[ca.certificate, gov_ca.certificate])
     assert not report.valid and report.trust == "untrusted" and report.mccqt_covered is False
     assert report.signatures[1].problems == ["the certificate does not chain to a trusted CA"]
+
+
+def test_cqt_signature_issued_by_a_ca_other_than_the_governments_is_refused(ca, signer, unsigned):
+    """Issuer policy: a "TỔNG CỤC THUẾ" certificate from a trusted commercial CA (the sellers' CA, in every trust
+    store) is not the tax authority's: only the government CA issues those."""
+    commercial = _named(ca, x509.NameAttribute(NameOID.COMMON_NAME, "TỔNG CỤC THUẾ"))
+    doc = _coded(sign_invoice(unsigned, signer), commercial)
+    for anchors in (None, [ca.certificate]):
+        report = verify_invoice(doc, trusted_certificates=anchors)
+        assert not report.valid and report.verdict == "invalid" and report.mccqt_covered is False
+        assert report.signatures[1].issued_by_government_ca is False
+        assert report.signatures[1].problems == [
+            "the tax authority (CQT) signature's certificate is not issued by the government CA (CA phục vụ các cơ "
+            f"quan Nhà nước, Ban Cơ yếu Chính phủ): its issuer is {ca.certificate.subject.rfc4514_string()}"]
 
 
 def _with_buyer(signed: bytes, buyer) -> bytes:

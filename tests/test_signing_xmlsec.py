@@ -9,12 +9,18 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.x509.oid import NameOID
 from lxml import etree
 from tools import require_tool
 
-from vn_einvoice.sandbox.testca import cert_pem, key_pem, make_seller_certificate, make_test_ca, p12_bytes
+from vn_einvoice.sandbox.testca import (
+    cert_pem,
+    key_pem,
+    make_government_test_ca,
+    make_seller_certificate,
+    make_tax_authority_certificate,
+    make_test_ca,
+    p12_bytes,
+)
 from vn_einvoice.signing import Pkcs12Signer, sign_invoice, verify_invoice
 from vn_einvoice.signing.xmldsig import ICT, format_signing_time
 
@@ -44,8 +50,10 @@ def pki(tmp_path_factory):
         (d / f"{kind}.key").write_bytes(key_pem(key))
         (d / f"{kind}.crt").write_bytes(cert_pem(cert))
         out[kind] = Pkcs12Signer(p12_bytes(key, cert, [ca.certificate], "x"), "x")
-    key, cert = make_seller_certificate(ca, "", "", subject=x509.Name([  # the tax authority's (CQT) certificate
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.COMMON_NAME, "TỔNG CỤC THUẾ")]))
+    gov_ca = make_government_test_ca()  # issues the tax authority's (CQT) certificate
+    (d / "gov-ca.pem").write_bytes(gov_ca.pem)
+    out["gov_ca_pem"] = d / "gov-ca.pem"
+    key, cert = make_tax_authority_certificate(gov_ca, "TỔNG CỤC THUẾ")
     (d / "cqt.key").write_bytes(key_pem(key))
     (d / "cqt.crt").write_bytes(cert_pem(cert))
     return out
@@ -206,7 +214,8 @@ def test_tax_authority_signature_made_by_xmlsec1(xmlsec1, pki, unsigned, tmp_pat
                   "//*[local-name()='CQT']/*[local-name()='Signature']"):
         path = tmp_path / "both.xml"
         path.write_bytes(signed)
-        result = xmlsec_verify(xmlsec1, path, "--trusted-pem", pki["ca_pem"], "--node-xpath", xpath)
+        result = xmlsec_verify(xmlsec1, path, "--trusted-pem", pki["ca_pem"], "--trusted-pem", pki["gov_ca_pem"],
+                               "--node-xpath", xpath)
         assert result.returncode == 0, (xpath, result.stderr)
 
 

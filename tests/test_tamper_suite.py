@@ -26,7 +26,12 @@ from tools import validity_around
 
 from vn_einvoice.errors import ValidationError
 from vn_einvoice.qr import invoice_qr_payload
-from vn_einvoice.sandbox.testca import make_seller_certificate, make_test_ca, p12_bytes
+from vn_einvoice.sandbox.testca import (
+    make_government_test_ca,
+    make_seller_certificate,
+    make_test_ca,
+    p12_bytes,
+)
 from vn_einvoice.signing import Pkcs12Signer, add_signature, sign_invoice, verify_invoice
 from vn_einvoice.xml import build_xml
 
@@ -57,10 +62,13 @@ class World:
         self.rogue_ca = make_test_ca("vn-einvoice TEST CA - không dùng thật", **window)  # same name, other key
         self.seller, self.seller_key, self.seller_cert = _signer(self.ca, SELLER_MST, "CÔNG TY TNHH GIẢI PHÁP MẪU")
         self.buyer, _k, self.buyer_cert = _signer(self.ca, BUYER_MST, "CÔNG TY CỔ PHẦN KHÁCH HÀNG MẪU")
-        self.authority, _k, self.authority_cert = _signer(self.ca, "", "CỤC THUẾ", subject=_authority_name())
+        self.gov_ca = make_government_test_ca(**window)
+        self.authority, _k, self.authority_cert = _signer(self.gov_ca, "", "CỤC THUẾ", subject=_authority_name())
         # look-alikes from the rogue CA: the seller's MST and name; the tax authority's name
         self.rogue_seller, _k, _c = _signer(self.rogue_ca, SELLER_MST, "CÔNG TY TNHH GIẢI PHÁP MẪU")
-        self.rogue_authority, _k, _c = _signer(self.rogue_ca, "", "CỤC THUẾ", subject=_authority_name())
+        self.rogue_gov_ca = make_government_test_ca(**window)  # the government CA's names, another key
+        self.rogue_authority, _k, _c = _signer(self.rogue_gov_ca, "", "CỤC THUẾ", subject=_authority_name())
+        self.commercial_authority, _k, _c = _signer(self.ca, "", "CỤC THUẾ", subject=_authority_name())
         # the rogue CA certifies the seller's own public key: the seller's signature value still verifies
         _k, self.rogue_cert_on_seller_key = make_seller_certificate(
             self.rogue_ca, SELLER_MST, "CÔNG TY TNHH GIẢI PHÁP MẪU", key=self.seller_key, **window)
@@ -86,7 +94,7 @@ class World:
         return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
 
     def verify(self, xml: bytes):
-        return verify_invoice(xml, trusted_certificates=[self.ca.certificate])
+        return verify_invoice(xml, trusted_certificates=[self.ca.certificate, self.gov_ca.certificate])
 
 
 @pytest.fixture(scope="module")
@@ -377,6 +385,7 @@ def _forged_signature_edits(doc, world: World):
     yield "CQT re-signed by a rogue 'CỤC THUẾ' over an invented MCCQT", resign(
         "CQT", world.rogue_authority, "00BBBBBBBBBBBBBBBB")
     yield "CQT re-signed by the buyer", resign("CQT", world.buyer)
+    yield "CQT re-signed by a 'CỤC THUẾ' of the sellers' (trusted) CA", resign("CQT", world.commercial_authority)
     yield "CQT signature not covering MCCQT, MCCQT invented", resign("CQT", world.authority, "00CC", False)
     yield "buyer re-signed by the seller", resign("NMua", world.seller, with_mccqt=False)
     yield "buyer re-signed by a rogue look-alike of the seller", resign("NMua", world.rogue_seller, with_mccqt=False)

@@ -46,12 +46,12 @@ def _new_key(key_type: str, bits: int):
 
 def make_test_ca(name: str = "vn-einvoice TEST CA - không dùng thật", *, key_type: str = "rsa",
                  bits: int = 2048, not_before: datetime | None = None,
-                 not_after: datetime | None = None) -> TestCA:
+                 not_after: datetime | None = None, organization: str = "vn-einvoice sandbox") -> TestCA:
     """A self-signed CA valid from yesterday for ten years (or the given period)."""
     key = _new_key(key_type, bits)
     subject = x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "vn-einvoice sandbox"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
         x509.NameAttribute(NameOID.COMMON_NAME, name),
     ])
     start = not_before or _now() - timedelta(days=1)
@@ -72,6 +72,27 @@ def make_test_ca(name: str = "vn-einvoice TEST CA - không dùng thật", *, key
         .sign(key, hashes.SHA256())
     )
     return TestCA(key, cert)
+
+
+# The sandbox's stand-in for the government CA that issues the tax authority's certificates: it carries the
+# government CA's names (the issuer policy of DSCKS/CQT, ``certs.is_government_ca_issuer``), so a verifier accepts
+# its tax-authority certificates only when this CA is in the trust store it was given.
+GOVERNMENT_TEST_CA_NAME = "CA phục vụ các cơ quan Nhà nước - TEST, không dùng thật"
+GOVERNMENT_TEST_CA_ORG = "Ban Cơ yếu Chính phủ - TEST"
+TAX_AUTHORITY_TEST_NAME = "CỤC THUẾ - TEST"
+
+
+def make_government_test_ca(**kwargs) -> TestCA:
+    """A test CA named like the government CA (for the tax authority's test certificates)."""
+    return make_test_ca(GOVERNMENT_TEST_CA_NAME, organization=GOVERNMENT_TEST_CA_ORG, **kwargs)
+
+
+def make_tax_authority_certificate(ca: TestCA, name: str = TAX_AUTHORITY_TEST_NAME, **kwargs):
+    """``(private_key, certificate)`` of a test tax authority (``CN=<name>,O=BỘ TÀI CHÍNH,C=VN``, no MST)."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "BỘ TÀI CHÍNH"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    return make_seller_certificate(ca, "", name, subject=subject, **kwargs)
 
 
 def make_seller_certificate(ca: TestCA, tax_code: str, name: str, key_type: str = "rsa", bits: int = 2048,

@@ -165,6 +165,25 @@ def is_tax_authority_subject(cert: x509.Certificate) -> bool:
     return any(_TAX_AUTHORITY_NAME.match(_plain_upper(name)) for name in names)
 
 
+# Who issues the tax authority's certificates: the government CA of the Government Cipher Committee,
+# "CA phục vụ các cơ quan Nhà nước" (G2 since 2021), organisation "Ban Cơ yếu Chính phủ". Seen on the CQT
+# signatures of invoices coded in 2021–2026: issuer "CN=CA phục vụ các cơ quan Nhà nước G2,O=Ban Cơ yếu
+# Chính phủ,C=VN" for "CN=TỔNG CỤC THUẾ,O=BỘ TÀI CHÍNH,L=Hà Nội,C=VN".
+_GOVERNMENT_CA_ORG = re.compile(r"^BAN CO YEU CHINH PHU(?: .*)?$")
+_GOVERNMENT_CA_NAME = re.compile(r"^CA PHUC VU CAC CO QUAN NHA NUOC(?: .*)?$")
+
+
+def is_government_ca_issuer(cert: x509.Certificate) -> bool:
+    """True if the certificate's issuer names the government CA (the issuer policy for ``DSCKS/CQT``):
+    an issuer ``O`` beginning with ``Ban Cơ yếu Chính phủ`` or ``CN`` beginning with ``CA phục vụ các cơ quan
+    Nhà nước`` (accents and case ignored). Like the subject policy, a name is necessary, never sufficient:
+    the trust store proves that the issuer is who it says."""
+    orgs = [a.value for a in cert.issuer.get_attributes_for_oid(NameOID.ORGANIZATION_NAME) if isinstance(a.value, str)]
+    names = [a.value for a in cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME) if isinstance(a.value, str)]
+    return (any(_GOVERNMENT_CA_ORG.match(_plain_upper(o)) for o in orgs)
+            or any(_GOVERNMENT_CA_NAME.match(_plain_upper(n)) for n in names))
+
+
 def certificate_summary(cert: x509.Certificate) -> dict:
     not_before, not_after = validity(cert)
     return {

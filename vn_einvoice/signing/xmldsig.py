@@ -77,6 +77,7 @@ from .c14n import (
 )
 from .certs import (
     fingerprint_sha256,
+    is_government_ca_issuer,
     is_tax_authority_subject,
     issuer_string,
     public_key_sha256,
@@ -567,6 +568,7 @@ class SignatureReport:
     fingerprint: str | None = None  # SHA-256 of the certificate (AB:CD:…)
     public_key_sha256: str | None = None  # SHA-256 of its public key: the same key under two certificates
     names_tax_authority: bool | None = None  # CQT only: the subject passes certs.is_tax_authority_subject
+    issued_by_government_ca: bool | None = None  # CQT only: the issuer passes certs.is_government_ca_issuer
     algorithm: str | None = None  # short name, e.g. rsa-sha256
     signature_method: str | None = None
     canonicalization_method: str | None = None
@@ -860,6 +862,7 @@ def _verify_signature(sig, role, tree, index, at, anchors) -> SignatureReport:
         report.fingerprint, report.public_key_sha256 = fingerprint_sha256(cert), public_key_sha256(cert)
         if role == "authority":
             report.names_tax_authority = is_tax_authority_subject(cert)
+            report.issued_by_government_ca = is_government_ca_issuer(cert)
         if anchors:
             report.trusted = _chains_to(cert, anchors, [c for c in certs if c is not cert])
             if not report.trusted:
@@ -942,6 +945,9 @@ def _check_roles(signatures: list[SignatureReport], seller: SignatureReport | No
         elif s.role == "authority" and not s.names_tax_authority:
             s.problems.append("the tax authority (CQT) signature is not made with the tax authority's "
                               f"certificate: its subject ({s.subject}) does not name TỔNG CỤC THUẾ / CỤC THUẾ")
+        elif s.role == "authority" and not s.issued_by_government_ca:
+            s.problems.append("the tax authority (CQT) signature's certificate is not issued by the government CA "
+                              f"(CA phục vụ các cơ quan Nhà nước, Ban Cơ yếu Chính phủ): its issuer is {s.issuer}")
 
 
 def _contains(ancestor, node) -> bool:
