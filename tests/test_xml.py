@@ -781,3 +781,12 @@ def test_fmt_num(value, text):
 def test_build_tree_writes_no_whitespace_between_tags():
     root = build_tree(make_invoice([goods()]))
     assert all(not (e.tail or "").strip() and e.tail is None for e in root.iter())
+
+
+@pytest.mark.parametrize("name", ["Hàng\x01A", "Hàng\x00A", "Hàng\x1bA"])
+def test_control_character_in_a_value_is_a_named_problem(name):
+    """lxml cannot write control characters: the build names the field instead of failing with ValueError."""
+    with pytest.raises(ValidationError) as e:
+        build_xml(make_invoice([goods(name, 1, 100_000, "10%")]))
+    assert str(e.value.problems[0].path) == "HDon/DLHDon/NDHDon/DSHHDVu/HHDVu/THHDVu"
+    assert "cannot carry" in e.value.problems[0].message

@@ -17,6 +17,7 @@ precede ID ``99`` so that banking apps can pay the invoice from the same QR.
 
 from __future__ import annotations
 
+import binascii
 import io
 import re
 import unicodedata
@@ -51,12 +52,8 @@ def crc16_ccitt_false(data: bytes | str) -> str:
     """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no xor-out) as 4 upper-case hex digits."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return f"{crc:04X}"
+    # binascii's CRC-CCITT is this polynomial, unreflected, from the given start: CCITT-FALSE from 0xFFFF (in C)
+    return f"{binascii.crc_hqx(data, 0xFFFF):04X}"
 
 
 def tlv(id: str, value: str) -> str:

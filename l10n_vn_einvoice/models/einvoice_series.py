@@ -131,7 +131,12 @@ class L10nVnEinvoiceSeries(models.Model):
     # ------------------------------------------------------------------
 
     def _allocate_number(self, issue_date):
-        """Next number of the series for an invoice dated ``issue_date``, under a row lock.
+        """Next number of the series for an invoice dated ``issue_date`` (see :meth:`_allocate_numbers`)."""
+        return self._allocate_numbers([issue_date])[0]
+
+    def _allocate_numbers(self, issue_dates):
+        """The next ``len(issue_dates)`` numbers of the series, in order, for invoices dated ``issue_dates``
+        (not decreasing), under a row lock: one lock and one update whatever their count.
 
         The lock is held until the transaction ends, so two transactions never get the same number;
         if the transaction rolls back, so does the counter (no gap).
@@ -143,19 +148,22 @@ class L10nVnEinvoiceSeries(models.Model):
         )
         number, last_date = self.env.cr.fetchone()
         self.invalidate_recordset(['next_number', 'last_issue_date'])
-        if last_date and issue_date < last_date:
-            raise UserError(_(
-                'Series %(series)s already has an e-invoice dated %(last)s: an invoice dated %(date)s cannot be '
-                'issued after it. Date the invoice %(last)s or later.',
-                series=self.name, last=last_date.strftime('%d/%m/%Y'), date=issue_date.strftime('%d/%m/%Y')))
-        if number > MAX_NUMBER:
+        for issue_date in issue_dates:
+            if last_date and issue_date < last_date:
+                raise UserError(_(
+                    'Series %(series)s already has an e-invoice dated %(last)s: an invoice dated %(date)s cannot be '
+                    'issued after it. Date the invoice %(last)s or later.',
+                    series=self.name, last=last_date.strftime('%d/%m/%Y'), date=issue_date.strftime('%d/%m/%Y')))
+            last_date = issue_date
+        numbers = list(range(number, number + len(issue_dates)))
+        if numbers and numbers[-1] > MAX_NUMBER:
             raise UserError(_('Series %s has used all its numbers (up to 99999999): create a new series.', self.name))
         # sudo: issuers ("Issue e-invoices") may move the counter, not edit the series (the caller checked them)
         self.sudo().with_context(l10n_vn_einvoice_allocating=True).write({
-            'next_number': number + 1,
-            'last_issue_date': issue_date,
+            'next_number': number + len(issue_dates),
+            'last_issue_date': last_date,
         })
-        return number
+        return numbers
 
     def _check_issue_date(self, issue_date):
         """Problems (translated strings) issuing an invoice of this series on ``issue_date``."""

@@ -67,6 +67,45 @@ class TestIssue(EinvoiceCommon):
         self.assertEqual(self.series.next_number, 51)
         self.assertEqual(set(moves.mapped('l10n_vn_einvoice_state')), {'USING'})
 
+    def test_batch_isolates_a_failure_the_checks_cannot_foresee(self):
+        """Issued together, a failure at build time sends the batch one by one: the others are issued with
+        consecutive numbers, the bad one stays CREATED with the reason, no number is skipped."""
+        first, bad, third = (self.make_invoice([(1, 100_000 + i, self.tax_10)]) for i in range(3))
+        bad.invoice_line_ids[:1].with_context(check_move_validity=False).name = 'Hàng\x01lỗi'
+        moves = first | bad | third
+        self.assertFalse(bad._l10n_vn_einvoice_check(), 'the checks do not see it')
+        self.issue(moves)
+        self.assertEqual(bad.l10n_vn_einvoice_state, 'CREATED')
+        self.assertIn('cannot carry (U+0001)', bad.l10n_vn_einvoice_error)
+        self.assertEqual((first.l10n_vn_einvoice_number, third.l10n_vn_einvoice_number), (1, 2))
+        self.assertEqual(self.series.next_number, 3)
+
+    def test_batch_note_tracks_the_state_and_is_no_manual_edit(self):
+        moves = self.make_invoice() | self.make_invoice()
+        before = {move.id: set(move.message_ids.ids) for move in moves}
+        self.issue(moves)
+        for move in moves:
+            new = move.message_ids.filtered(lambda m, move=move: m.id not in before[move.id])
+            self.assertEqual(len(new), 1, 'one note per invoice, the state change in it')
+            self.assertIn(f'E-invoice {move.l10n_vn_einvoice_name} issued and signed by', new.body)
+            self.assertEqual(new.attachment_ids.raw, move.l10n_vn_einvoice_xml_id.raw)
+            self.assertEqual(new.tracking_value_ids.field_id.name, 'l10n_vn_einvoice_state')
+            self.assertEqual((new.tracking_value_ids.old_value_char, new.tracking_value_ids.new_value_char),
+                             ('Created', 'Issued'))
+            self.assertFalse(move.is_manually_modified, 'issuing is not a manual change of the invoice')
+
+    def test_cron_issues_its_batch_and_reports_what_remains(self):
+        self.company.l10n_vn_einvoice_auto_issue = True
+        moves = self.make_invoice() | self.make_invoice() | self.make_invoice()
+        cron = self.env.ref('l10n_vn_einvoice.ir_cron_l10n_vn_einvoice_issue')
+        progress = self.env['ir.cron.progress'].create({'cron_id': cron.id, 'done': 0, 'remaining': 0})
+        Move = self.env['account.move'].with_context(ir_cron_progress_id=progress.id)
+        Move._cron_l10n_vn_einvoice_issue(batch_size=2)
+        self.assertEqual((progress.done, progress.remaining), (2, 1))
+        Move._cron_l10n_vn_einvoice_issue(batch_size=2)
+        self.assertEqual((progress.done, progress.remaining), (1, 0))
+        self.assertEqual(sorted(moves.mapped('l10n_vn_einvoice_number')), [1, 2, 3])
+
     def test_error_keeps_created_and_consumes_no_number(self):
         self.partner_a.vat = '0101234566'  # wrong check digit
         bad = self.make_invoice()

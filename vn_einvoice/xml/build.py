@@ -41,7 +41,13 @@ def _sub(parent, tag: str, value) -> None:
     elif isinstance(value, date):
         el.text = fmt_date(value)
     else:
-        el.text = str(value)
+        try:
+            el.text = str(value)
+        except ValueError:  # lxml: a control character or NUL, which XML 1.0 cannot carry
+            path = "/".join(a.tag for a in reversed([el, *el.iterancestors()]))
+            bad = sorted({f"U+{ord(c):04X}" for c in str(value) if ord(c) < 0x20 and c not in "\t\n\r"})
+            raise ValidationError.at(path, f"contains a character an XML invoice cannot carry ({', '.join(bad) or 'NUL'}):"
+                                           " remove it from the text") from None
 
 
 def _extra(parent, extra: tuple[ExtraField, ...]) -> None:
