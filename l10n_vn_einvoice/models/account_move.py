@@ -32,6 +32,11 @@ STATES = [(s.value, label) for s, label in lifecycle.STATE_LABELS.items()]
 SIGN_STATUSES = [(s.value, label) for s, label in lifecycle.SIGN_LABELS.items()]
 LOOKUP_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'  # no 0/O, 1/I look-alikes
 
+# Who prepared and approved an e-invoice: set by posting and by the approval button only.
+APPROVAL_FIELDS = {'l10n_vn_einvoice_prepared_by_id', 'l10n_vn_einvoice_approved_by_id', 'l10n_vn_einvoice_approved_on'}
+# The user-log event of each life-cycle event an issue moves a corrected invoice by.
+CORRECTION_EVENTS = {lifecycle.Event.ADJUST: 'adjusted', lifecycle.Event.REPLACE: 'replaced'}
+
 # Fields that make the legal content of an issued e-invoice (frozen once issued).
 EINVOICE_LEGAL_FIELDS = {
     'l10n_vn_einvoice_series_id', 'l10n_vn_einvoice_number', 'l10n_vn_einvoice_issue_datetime',
@@ -52,7 +57,7 @@ class AccountMove(models.Model):
 
     _name = 'account.move'
     _inherit = ['account.move', 'l10n_vn_einvoice.move.correction', 'l10n_vn_einvoice.move.provider',
-                'l10n_vn_einvoice.move.report']
+                'l10n_vn_einvoice.move.report', 'l10n_vn_einvoice.move.approval']
 
     l10n_vn_einvoice_applicable = fields.Boolean(compute='_compute_l10n_vn_einvoice_applicable')
     l10n_vn_einvoice_series_id = fields.Many2one(
@@ -158,6 +163,8 @@ class AccountMove(models.Model):
                 'l10n_vn_einvoice_error': False,
             })
         (posted & deleted)._l10n_vn_einvoice_prepare_again()
+        (to_prepare | (posted & deleted).filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED')
+         )._l10n_vn_einvoice_on_prepared()
         posted._l10n_vn_einvoice_assign_keys()
         return posted
 
@@ -169,6 +176,8 @@ class AccountMove(models.Model):
                             'l10n_vn_einvoice_authority_code', 'l10n_vn_einvoice_lookup_code'} & set(vals)
             if state_fields:
                 raise UserError(_('The e-invoice state, number and codes are set by issuing, not by hand.'))
+            if APPROVAL_FIELDS & set(vals):
+                raise UserError(_('An e-invoice is approved with the "Approve e-invoice" button, not by hand.'))
             if frozen:
                 for move in self.filtered(lambda m: m.l10n_vn_einvoice_state and m.l10n_vn_einvoice_state != 'CREATED'):
                     if any(move[f] != vals[f] for f in frozen if move._fields[f].type != 'many2one') or any(
@@ -232,6 +241,12 @@ class AccountMove(models.Model):
             if move.l10n_vn_einvoice_number or move._l10n_vn_einvoice_is_issued():
                 raise UserError(_('E-invoice %s was issued and cannot be deleted.', move.l10n_vn_einvoice_name))
 
+    def unlink(self):
+        logged = self.filtered('l10n_vn_einvoice_state')
+        if logged:  # the user log keeps the invoice's name; its link becomes empty
+            self.env['l10n_vn_einvoice.event']._log('deleted', logged, message=_('The invoice record was deleted.'))
+        return super().unlink()
+
     # ------------------------------------------------------------------
     # Checks before issue
     # ------------------------------------------------------------------
@@ -288,6 +303,7 @@ class AccountMove(models.Model):
             errors += self._l10n_vn_einvoice_correction_check()
         if series.issuing_mode == 'provider':
             errors += self._l10n_vn_einvoice_provider_check()
+        errors += self._l10n_vn_einvoice_approval_problems()
         return errors
 
     def _l10n_vn_einvoice_exchange_rate(self):
@@ -560,6 +576,7 @@ class AccountMove(models.Model):
             message = '\n'.join(str(p) for p in error.problems)
         self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_error': message})
         self.message_post(body=_('The e-invoice was not issued: %s', html_escape(message)))
+        self.env['l10n_vn_einvoice.event']._log('issued', self, outcome='failed', message=message)
 
     def _l10n_vn_einvoice_issue_one(self, run=None):
         """Issue one e-invoice in the way its series says (``ISSUERS``): all or nothing (the caller holds a
@@ -654,6 +671,9 @@ class AccountMove(models.Model):
                                                    role=origin._l10n_vn_einvoice_role())
             origin.with_context(l10n_vn_einvoice_internal=True).write({
                 'l10n_vn_einvoice_state': o_state.value, 'l10n_vn_einvoice_sign_status': o_sign.value})
+            if event in CORRECTION_EVENTS:
+                self.env['l10n_vn_einvoice.event']._log(CORRECTION_EVENTS[event], origin, message=_(
+                    'By e-invoice %s.', self.l10n_vn_einvoice_name))
         if signed_by:
             body = _('E-invoice %(name)s issued and signed by %(signer)s.', name=self.l10n_vn_einvoice_name,
                      signer=html_escape(signed_by))
@@ -665,13 +685,16 @@ class AccountMove(models.Model):
         if self.l10n_vn_einvoice_relation:
             self._l10n_vn_einvoice_correction_after_issue()
         self._l10n_vn_einvoice_set_aside_pdf(stale_pdf)
+        self.env['l10n_vn_einvoice.event']._log('issued', self, message=signed_by or '')
         return attachment
 
     @api.model
     def _cron_l10n_vn_einvoice_issue(self, batch_size=200):
+        # invoices waiting for approval are not issued (nor retried every hour): they wait for their approver
         moves = self.search([
             ('l10n_vn_einvoice_state', '=', 'CREATED'), ('state', '=', 'posted'),
             ('company_id.l10n_vn_einvoice_auto_issue', '=', True),
+            *self._l10n_vn_einvoice_no_approval_needed_domain(),
         ], limit=batch_size, order='invoice_date, id')
         if moves:
             moves._l10n_vn_einvoice_issue_batch(commit=self._can_commit(), batch=True)

@@ -47,6 +47,10 @@ class L10nVnEinvoiceSeries(models.Model):
     signer_id = fields.Many2one('l10n_vn_einvoice.signer', check_company=True,
                                 help='Certificate or token that signs the invoices of this series. '
                                      'Empty: the company default signer.')
+    approval = fields.Selection(
+        [('company', 'As the company says'), ('required', 'Always approve before issue'), ('none', 'No approval')],
+        required=True, default='company',
+        help='Whether the prepared e-invoices of this series wait for an approver before they are issued.')
     next_number = fields.Integer(string='Next number', default=1, readonly=True, copy=False)
     last_issue_date = fields.Date(string='Last issue date', readonly=True, copy=False)
     is_coded = fields.Boolean(string='Coded by the tax authority', compute='_compute_name', store=True)

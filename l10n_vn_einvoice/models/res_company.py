@@ -33,6 +33,13 @@ class ResCompany(models.Model):
         string='Issue posted invoices automatically',
         help='The scheduled action "Issue e-invoices" issues the prepared e-invoices of this company.')
 
+    l10n_vn_einvoice_approval = fields.Boolean(
+        string='Approve e-invoices before issue',
+        help='A user with the "Approve e-invoices" right approves each prepared e-invoice before it can be issued '
+             '(series may ask for approval, or waive it, whatever the company says).')
+    l10n_vn_einvoice_four_eyes = fields.Boolean(
+        string='Four eyes', help='The user who prepared an e-invoice cannot approve it.')
+
     l10n_vn_einvoice_tax_office_code = fields.Char(
         string='Tax office code', size=5,
         help='MCQT: code of the tax office managing the company (5 characters), written on 04/SS notices.')
