@@ -51,6 +51,10 @@ class L10nVnEinvoiceSeries(models.Model):
         [('company', 'As the company says'), ('required', 'Always approve before issue'), ('none', 'No approval')],
         required=True, default='company',
         help='Whether the prepared e-invoices of this series wait for an approver before they are issued.')
+    range_to = fields.Integer(
+        string='Registered up to',
+        help='The last number of the range registered for this series, if any: the usage report shows how many '
+             'are left and an alert warns when few remain. Empty: no registered range.')
     next_number = fields.Integer(string='Next number', default=1, readonly=True, copy=False)
     last_issue_date = fields.Date(string='Last issue date', readonly=True, copy=False)
     is_coded = fields.Boolean(string='Coded by the tax authority', compute='_compute_name', store=True)

@@ -13,3 +13,4 @@ from . import test_i18n
 from . import test_tour_corrections
 from . import test_approval
 from . import test_event_log
+from . import test_management_reports
