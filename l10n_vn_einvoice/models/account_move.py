@@ -57,7 +57,8 @@ class AccountMove(models.Model):
 
     _name = 'account.move'
     _inherit = ['account.move', 'l10n_vn_einvoice.move.correction', 'l10n_vn_einvoice.move.provider',
-                'l10n_vn_einvoice.move.report', 'l10n_vn_einvoice.move.approval']
+                'l10n_vn_einvoice.move.report', 'l10n_vn_einvoice.move.approval',
+                'l10n_vn_einvoice.move.sending']
 
     l10n_vn_einvoice_applicable = fields.Boolean(compute='_compute_l10n_vn_einvoice_applicable')
     l10n_vn_einvoice_series_id = fields.Many2one(

@@ -16,6 +16,7 @@ MAX_NUMBER = 99_999_999  # SHDon has at most 8 digits
 
 class L10nVnEinvoiceSeries(models.Model):
     _name = 'l10n_vn_einvoice.series'
+    _inherit = ['mail.thread', 'mail.activity.mixin']  # alerts are activities on it
     _description = 'E-invoice series (ký hiệu)'
     _order = 'company_id, sequence, symbol desc'
     _check_company_auto = True

@@ -14,3 +14,5 @@ from . import test_tour_corrections
 from . import test_approval
 from . import test_event_log
 from . import test_management_reports
+from . import test_sending
+from . import test_alerts
