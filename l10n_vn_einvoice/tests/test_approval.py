@@ -1,8 +1,10 @@
 """Approval before issue: each way of issuing refuses an unapproved e-invoice; approvers are asked by
 activities; four eyes; the user log of it all."""
 from odoo.exceptions import UserError
-from odoo.tests import Form, new_test_user, tagged
+from odoo.tests import Form, HttpCase, JsonRpcException, new_test_user, tagged
+from odoo.tools import mute_logger
 
+from .common import EinvoiceCommon
 from .test_send import EDI, SendCommon
 
 APPROVER = 'l10n_vn_einvoice.group_l10n_vn_einvoice_approver'
@@ -165,3 +167,35 @@ class TestApproval(SendCommon):
     def assert_refused_once(self, move):
         self.assertFalse(move.l10n_vn_einvoice_number)
         self.assertIn('not approved yet', move.l10n_vn_einvoice_error)
+
+
+@tagged('post_install_l10n', 'post_install', '-at_install')
+class TestApprovalOverRpc(EinvoiceCommon, HttpCase):
+    """External programs (JSON-RPC through the real server) meet the same approval as the web client."""
+
+    def call(self, login, method, move, args=(), model='account.move'):
+        self.authenticate(login, login)
+        return self.make_jsonrpc_request(f'/web/dataset/call_kw/{model}/{method}', {
+            'model': model, 'method': method, 'args': [move.ids, *args],
+            'kwargs': {'context': {'allowed_company_ids': [self.company.id]}}})
+
+    def test_issue_and_approve_over_json_rpc(self):
+        groups = 'base.group_user,account.group_account_invoice,l10n_vn_einvoice.group_l10n_vn_einvoice_user'
+        for login, extra in (('rpc_clerk', ''), ('rpc_approver', f',{APPROVER}')):
+            new_test_user(self.env, login=login, company_id=self.company.id, company_ids=[self.company.id],
+                          groups=groups + extra)
+        self.company.l10n_vn_einvoice_approval = True
+        move = self.make_invoice()
+        result = self.call('rpc_clerk', 'action_l10n_vn_einvoice_issue', move)
+        self.assertIn('not approved yet', result['params']['message'])
+        move.invalidate_recordset()
+        self.assertFalse(move.l10n_vn_einvoice_number)
+        with self.assertRaises(JsonRpcException) as caught, mute_logger('odoo.http'):
+            self.call('rpc_clerk', 'write', move, [{'l10n_vn_einvoice_approved_on': '2030-01-01 00:00:00'}])
+        self.assertEqual(caught.exception.args[0], 'odoo.exceptions.UserError')
+        with self.assertRaises(JsonRpcException), mute_logger('odoo.http'):
+            self.call('rpc_clerk', 'action_l10n_vn_einvoice_approve', move)
+        self.call('rpc_approver', 'action_l10n_vn_einvoice_approve', move)
+        self.call('rpc_clerk', 'action_l10n_vn_einvoice_issue', move)
+        move.invalidate_recordset()
+        self.assertEqual((move.l10n_vn_einvoice_state, move.l10n_vn_einvoice_number), ('USING', 1))
