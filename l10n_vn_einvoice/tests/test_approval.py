@@ -78,6 +78,22 @@ class TestApproval(SendCommon):
                                                 ('mail_activity_type_id', '=', activity_type.id)])
         self.assertEqual(done.author_id, self.approver2.partner_id, 'the approver\'s activity is marked done')
 
+    def test_ask_for_approval_after_the_company_turns_it_on(self):
+        move = self.prepared_by(self.clerk)  # no approval asked yet
+        self.assertFalse(move.activity_ids)
+        self.set_approval()
+        self.assertTrue(move.l10n_vn_einvoice_needs_approval)
+        move.with_user(self.clerk).action_l10n_vn_einvoice_request_approval()
+        asked = move.activity_ids
+        self.assertTrue({self.approver, self.approver2} <= set(asked.user_id))
+        move.with_user(self.clerk).action_l10n_vn_einvoice_request_approval()
+        self.assertEqual(move.activity_ids, asked, 'nobody asked twice')
+        self.assertEqual(len(self.env['l10n_vn_einvoice.event'].search([
+            ('move_id', '=', move.id), ('event', '=', 'approval_requested')])), 2)
+        self.approve(move, self.approver)
+        with self.assertRaisesRegex(UserError, 'waiting for approval'):
+            move.action_l10n_vn_einvoice_request_approval()
+
     def test_four_eyes(self):
         self.set_approval(four_eyes=True)
         move = self.prepared_by(self.approver)
