@@ -19,6 +19,8 @@ from werkzeug.exceptions import NotFound
 from odoo import http
 from odoo.http import content_disposition, request
 
+from odoo.addons.account.controllers.portal import PortalAccount
+
 from vn_einvoice.xml import parse_xml
 from vn_einvoice.xmlutil import MAX_XML_BYTES
 
@@ -72,6 +74,7 @@ class EinvoicePublic(http.Controller):
                     pdf_url=self._download_url(move, 'pdf'),
                     xml_url=move.l10n_vn_einvoice_xml_id and self._download_url(move, 'xml'),
                 )
+                move._l10n_vn_einvoice_record_seen('lookup')
         except Exception:  # noqa: BLE001 - never a stack trace to the public
             _logger.exception('E-invoice lookup failed')
             status = 'error'
@@ -114,6 +117,7 @@ class EinvoicePublic(http.Controller):
             content, mimetype, filename = attachment.raw, 'application/xml', attachment.name
         else:
             content, mimetype, filename = self._pdf(move)
+        move._l10n_vn_einvoice_record_seen('lookup', downloaded=kind)
         return request.make_response(content, [
             ('Content-Type', mimetype),
             ('Content-Length', len(content)),
@@ -164,3 +168,18 @@ class EinvoicePublic(http.Controller):
                 _logger.exception('E-invoice verification failed')
                 result = {'error': 'unreadable', 'detail': ''}
         return request.render('l10n_vn_einvoice.portal_verify_page', {'result': result})
+
+
+class EinvoicePortalAccount(PortalAccount):
+    """The customer portal's invoice page: a buyer (not an employee) opening an issued e-invoice is recorded."""
+
+    @http.route()
+    def portal_my_invoice_detail(self, invoice_id, access_token=None, report_type=None, download=False, **kw):
+        response = super().portal_my_invoice_detail(invoice_id, access_token=access_token, report_type=report_type,
+                                                    download=download, **kw)
+        if getattr(response, 'status_code', 200) == 200 and not request.env.user._is_internal():
+            move = request.env['account.move'].sudo().browse(invoice_id).exists()
+            if move.l10n_vn_einvoice_number:
+                move._l10n_vn_einvoice_record_seen('portal', downloaded=report_type in ('pdf', 'html') and download
+                                                   and report_type)
+        return response

@@ -6,6 +6,9 @@ from . import account_tax
 from . import res_company
 from . import res_partner
 from . import res_config_settings
+from . import einvoice_event
+from . import einvoice_move_approval
+from . import einvoice_move_sending
 from . import einvoice_move_correction
 from . import einvoice_move_provider
 from . import einvoice_move_report

@@ -33,6 +33,11 @@ SIGN_STATUSES = [(s.value, label) for s, label in lifecycle.SIGN_LABELS.items()]
 LOOKUP_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'  # no 0/O, 1/I look-alikes
 ISSUE_CHUNK = 100  # invoices issued together: one number allocation, one insert of attachments and notes
 
+# Who prepared and approved an e-invoice: set by posting and by the approval button only.
+APPROVAL_FIELDS = {'l10n_vn_einvoice_prepared_by_id', 'l10n_vn_einvoice_approved_by_id', 'l10n_vn_einvoice_approved_on'}
+# The user-log event of each life-cycle event an issue moves a corrected invoice by.
+CORRECTION_EVENTS = {lifecycle.Event.ADJUST: 'adjusted', lifecycle.Event.REPLACE: 'replaced'}
+
 # Fields that make the legal content of an issued e-invoice (frozen once issued).
 EINVOICE_LEGAL_FIELDS = {
     'l10n_vn_einvoice_series_id', 'l10n_vn_einvoice_number', 'l10n_vn_einvoice_issue_datetime',
@@ -53,7 +58,8 @@ class AccountMove(models.Model):
 
     _name = 'account.move'
     _inherit = ['account.move', 'l10n_vn_einvoice.move.correction', 'l10n_vn_einvoice.move.provider',
-                'l10n_vn_einvoice.move.report']
+                'l10n_vn_einvoice.move.report', 'l10n_vn_einvoice.move.approval',
+                'l10n_vn_einvoice.move.sending']
 
     l10n_vn_einvoice_applicable = fields.Boolean(compute='_compute_l10n_vn_einvoice_applicable')
     l10n_vn_einvoice_series_id = fields.Many2one(
@@ -159,6 +165,8 @@ class AccountMove(models.Model):
                 'l10n_vn_einvoice_error': False,
             })
         (posted & deleted)._l10n_vn_einvoice_prepare_again()
+        (to_prepare | (posted & deleted).filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED')
+         )._l10n_vn_einvoice_on_prepared()
         posted._l10n_vn_einvoice_assign_keys()
         return posted
 
@@ -170,6 +178,8 @@ class AccountMove(models.Model):
                             'l10n_vn_einvoice_authority_code', 'l10n_vn_einvoice_lookup_code'} & set(vals)
             if state_fields:
                 raise UserError(_('The e-invoice state, number and codes are set by issuing, not by hand.'))
+            if APPROVAL_FIELDS & set(vals):
+                raise UserError(_('An e-invoice is approved with the "Approve e-invoice" button, not by hand.'))
             if frozen:
                 for move in self.filtered(lambda m: m.l10n_vn_einvoice_state and m.l10n_vn_einvoice_state != 'CREATED'):
                     if any(move[f] != vals[f] for f in frozen if move._fields[f].type != 'many2one') or any(
@@ -233,6 +243,12 @@ class AccountMove(models.Model):
             if move.l10n_vn_einvoice_number or move._l10n_vn_einvoice_is_issued():
                 raise UserError(_('E-invoice %s was issued and cannot be deleted.', move.l10n_vn_einvoice_name))
 
+    def unlink(self):
+        logged = self.filtered('l10n_vn_einvoice_state')
+        if logged:  # the user log keeps the invoice's name; its link becomes empty
+            self.env['l10n_vn_einvoice.event']._log('deleted', logged, message=_('The invoice record was deleted.'))
+        return super().unlink()
+
     # ------------------------------------------------------------------
     # Checks before issue
     # ------------------------------------------------------------------
@@ -289,6 +305,7 @@ class AccountMove(models.Model):
             errors += self._l10n_vn_einvoice_correction_check()
         if series.issuing_mode == 'provider':
             errors += self._l10n_vn_einvoice_provider_check()
+        errors += self._l10n_vn_einvoice_approval_problems()
         return errors
 
     def _l10n_vn_einvoice_exchange_rate(self):
@@ -561,6 +578,7 @@ class AccountMove(models.Model):
             message = '\n'.join(str(p) for p in error.problems)
         self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_error': message})
         self.message_post(body=_('The e-invoice was not issued: %s', html_escape(message)))
+        self.env['l10n_vn_einvoice.event']._log('issued', self, outcome='failed', message=message)
 
     def _l10n_vn_einvoice_issue_one(self, run=None):
         """Issue one e-invoice in the way its series says (``ISSUERS``): all or nothing (the caller holds a
@@ -688,6 +706,8 @@ class AccountMove(models.Model):
         } for (move, _vals, _xml, _name, signer), copy in zip(done, copies)])
         self.env['mail.tracking.value'].sudo().create([
             {**tracking[message.res_id], 'mail_message_id': message.id} for message in messages])
+        for signer, rows in groupby(done, key=lambda row: row[4]):  # the user log, one insert per signer
+            self.env['l10n_vn_einvoice.event']._log('issued', self.browse([row[0].id for row in rows]), message=signer)
         for move, *_rest in done:
             move._l10n_vn_einvoice_set_aside_pdf(move.invoice_pdf_report_id)
 
@@ -751,6 +771,9 @@ class AccountMove(models.Model):
                                                    role=origin._l10n_vn_einvoice_role())
             origin.with_context(l10n_vn_einvoice_internal=True).write({
                 'l10n_vn_einvoice_state': o_state.value, 'l10n_vn_einvoice_sign_status': o_sign.value})
+            if event in CORRECTION_EVENTS:
+                self.env['l10n_vn_einvoice.event']._log(CORRECTION_EVENTS[event], origin, message=_(
+                    'By e-invoice %s.', self.l10n_vn_einvoice_name))
         if signed_by:
             body = _('E-invoice %(name)s issued and signed by %(signer)s.', name=self.l10n_vn_einvoice_name,
                      signer=html_escape(signed_by))
@@ -762,6 +785,7 @@ class AccountMove(models.Model):
         if self.l10n_vn_einvoice_relation:
             self._l10n_vn_einvoice_correction_after_issue()
         self._l10n_vn_einvoice_set_aside_pdf(stale_pdf)
+        self.env['l10n_vn_einvoice.event']._log('issued', self, message=signed_by or '')
         return attachment
 
     @api.model
@@ -769,9 +793,11 @@ class AccountMove(models.Model):
         """Issue up to ``batch_size`` prepared e-invoices of the companies that issue automatically, one
         transaction per chunk (a killed worker loses at most the chunk it was signing: its numbers roll back
         and the next run issues it). Reports its progress, so that Odoo runs it again at once while some
-        remain (ir.cron's batch protocol)."""
+        remain (ir.cron's batch protocol). Invoices waiting for approval are not issued (nor retried): they
+        wait for their approver."""
         domain = [('l10n_vn_einvoice_state', '=', 'CREATED'), ('state', '=', 'posted'),
-                  ('company_id.l10n_vn_einvoice_auto_issue', '=', True)]
+                  ('company_id.l10n_vn_einvoice_auto_issue', '=', True),
+                  *self._l10n_vn_einvoice_no_approval_needed_domain()]
         moves = self.search(domain, limit=batch_size, order='invoice_date, id')
         if not moves:
             return

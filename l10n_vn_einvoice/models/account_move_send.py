@@ -42,6 +42,13 @@ class AccountMoveSend(models.AbstractModel):
             }
 
     @api.model
+    def _send_mail(self, move, mail_template, **kwargs):
+        res = super()._send_mail(move, mail_template, **kwargs)
+        if move.l10n_vn_einvoice_number:
+            move._l10n_vn_einvoice_record_sent('email', ', '.join(move.partner_id.mapped('email') or []))
+        return res
+
+    @api.model
     def _get_mail_params(self, move, move_data):
         params = super()._get_mail_params(move, move_data)
         if params and move.l10n_vn_einvoice_applicable:

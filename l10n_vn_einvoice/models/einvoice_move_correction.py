@@ -176,6 +176,7 @@ class L10nVnEinvoiceMoveCorrection(models.AbstractModel):
                 'l10n_vn_einvoice_error': False})
             move.message_post(body=_('The prepared e-invoice was deleted: it was never issued, so no number was used. '
                                      'Posting the invoice again prepares a new one.'))
+        self.env['l10n_vn_einvoice.event']._log('deleted', self, message=_('Prepared e-invoice deleted before issue.'))
 
     def _l10n_vn_einvoice_credit_note_action(self):
         """A credit note of issued e-invoices is an adjustment invoice: the adjustment wizard (Reverse)."""
@@ -386,6 +387,8 @@ class L10nVnEinvoiceMoveCorrection(models.AbstractModel):
                          notice=notice.name))
         self.message_post(body=_('E-invoice cancelled: the tax authority accepted notice %s.',
                                  notice._get_html_link()))
+        self.env['l10n_vn_einvoice.event']._log('cancelled', self, notice_id=notice.id,
+                                                message=_('Notice %s accepted.', notice.name))
 
     # ------------------------------------------------------------------
     # Printing helpers

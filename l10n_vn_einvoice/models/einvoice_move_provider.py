@@ -24,6 +24,7 @@ from vn_einvoice.providers import BatchEntry, InvoiceRef, ProviderError, Provide
 from vn_einvoice.qr import invoice_qr_payload
 
 from ..tools.provider_run import ProviderRun
+from .einvoice_event import masked
 
 _logger = logging.getLogger(__name__)
 
@@ -168,6 +169,12 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
     def _l10n_vn_einvoice_provider_failed(self, error, maybe_sent):
         self.ensure_one()
         self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_provider_maybe_sent': maybe_sent})
+        if isinstance(error, ProviderError):
+            self.env['l10n_vn_einvoice.event']._log(
+                'provider', self, outcome='failed', message=self.env['l10n_vn_einvoice.provider']._error_text(error),
+                provider_id=self.l10n_vn_einvoice_series_id._l10n_vn_einvoice_provider().id,
+                request=masked({'operation': error.operation, 'transaction_uuid': error.transaction_uuid}),
+                response=masked(error.raw))
         self._l10n_vn_einvoice_record_error(error)
 
     def _l10n_vn_einvoice_provider_issue(self, batch=False):
@@ -398,6 +405,12 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
             vals['l10n_vn_einvoice_qr'] = invoice_qr_payload(document.replace(number=number))
         except (EInvoiceError, UserError) as e:
             _logger.info('No QR payload for %s: %s', self.id, e)
+        self.env['l10n_vn_einvoice.event']._log(
+            'provider', self, provider_id=account.id, channel=account.provider,
+            message=_('%(provider)s issued %(number)s.', provider=account.name, number=result.invoice_no),
+            request=masked({'operation': 'issue', 'transaction_uuid': result.transaction_uuid,
+                            'template': vals['l10n_vn_einvoice_provider_template'], 'symbol': series.symbol}),
+            response=masked(result.raw, [result.reservation_code]))  # the buyer's lookup code stays secret
         attachment = self._l10n_vn_einvoice_mark_issued(vals, None, None)
         series._l10n_vn_einvoice_provider_counter(number, self.invoice_date)
         notes = []
@@ -568,7 +581,8 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
     def _l10n_vn_einvoice_provider_domain(self):
         return [('l10n_vn_einvoice_state', '=', 'CREATED'), ('state', '=', 'posted'),
                 ('l10n_vn_einvoice_series_id.issuing_mode', '=', 'provider'),
-                ('company_id.l10n_vn_einvoice_auto_issue', '=', True)]
+                ('company_id.l10n_vn_einvoice_auto_issue', '=', True),
+                *self._l10n_vn_einvoice_no_approval_needed_domain()]
 
     @api.model
     def _cron_l10n_vn_einvoice_provider_issue(self, limit=500):

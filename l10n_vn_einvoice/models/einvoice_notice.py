@@ -192,6 +192,8 @@ class L10nVnEinvoiceNotice(models.Model):
             if notice.state != 'signed':
                 raise UserError(_('Only a signed notice can be marked as sent.'))
             notice.state = 'sent'
+            self.env['l10n_vn_einvoice.event']._log('notice_sent', notice.line_ids.move_id, notice_id=notice.id,
+                                                    channel='tax_authority', message=notice.name)
         return True
 
     def action_accept(self):

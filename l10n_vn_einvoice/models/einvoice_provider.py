@@ -42,6 +42,7 @@ def _accepts(cls, name):
 
 class L10nVnEinvoiceProvider(models.Model):
     _name = 'l10n_vn_einvoice.provider'
+    _inherit = ['mail.thread', 'mail.activity.mixin']  # alerts are activities on it
     _description = 'E-invoice provider account'
     _order = 'company_id, is_default desc, sequence, id'
     _check_company_auto = True

@@ -16,6 +16,7 @@ MAX_NUMBER = 99_999_999  # SHDon has at most 8 digits
 
 class L10nVnEinvoiceSeries(models.Model):
     _name = 'l10n_vn_einvoice.series'
+    _inherit = ['mail.thread', 'mail.activity.mixin']  # alerts are activities on it
     _description = 'E-invoice series (ký hiệu)'
     _order = 'company_id, sequence, symbol desc'
     _check_company_auto = True
@@ -47,6 +48,14 @@ class L10nVnEinvoiceSeries(models.Model):
     signer_id = fields.Many2one('l10n_vn_einvoice.signer', check_company=True,
                                 help='Certificate or token that signs the invoices of this series. '
                                      'Empty: the company default signer.')
+    approval = fields.Selection(
+        [('company', 'As the company says'), ('required', 'Always approve before issue'), ('none', 'No approval')],
+        required=True, default='company',
+        help='Whether the prepared e-invoices of this series wait for an approver before they are issued.')
+    range_to = fields.Integer(
+        string='Registered up to',
+        help='The last number of the range registered for this series, if any: the usage report shows how many '
+             'are left and an alert warns when few remain. Empty: no registered range.')
     next_number = fields.Integer(string='Next number', default=1, readonly=True, copy=False)
     last_issue_date = fields.Date(string='Last issue date', readonly=True, copy=False)
     is_coded = fields.Boolean(string='Coded by the tax authority', compute='_compute_name', store=True)

@@ -55,6 +55,7 @@ class _TokenSession:
 
 class L10nVnEinvoiceSigner(models.Model):
     _name = 'l10n_vn_einvoice.signer'
+    _inherit = ['mail.thread', 'mail.activity.mixin']  # alerts are activities on it
     _description = 'E-invoice signer (certificate or token)'
     _order = 'company_id, name'
     _check_company_auto = True

@@ -1,12 +1,18 @@
 import base64
-from datetime import date
+from datetime import date, timedelta
 
 from cryptography import x509
+from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import format_date, html_escape
 
 from vn_einvoice.sandbox import testca
+
+from .einvoice_move_sending import DEFAULT_SMS_TEMPLATE
+
+ALERT_DAYS = 30  # certificates expiring within this many days are announced
 
 
 class ResCompany(models.Model):
@@ -35,6 +41,18 @@ class ResCompany(models.Model):
     l10n_vn_einvoice_auto_issue = fields.Boolean(
         string='Issue posted invoices automatically',
         help='The scheduled action "Issue e-invoices" issues the prepared e-invoices of this company.')
+
+    l10n_vn_einvoice_approval = fields.Boolean(
+        string='Approve e-invoices before issue',
+        help='A user with the "Approve e-invoices" right approves each prepared e-invoice before it can be issued '
+             '(series may ask for approval, or waive it, whatever the company says).')
+    l10n_vn_einvoice_four_eyes = fields.Boolean(
+        string='Four eyes', help='The user who prepared an e-invoice cannot approve it.')
+
+    l10n_vn_einvoice_sms_template = fields.Text(
+        string='E-invoice SMS text', default=DEFAULT_SMS_TEMPLATE,
+        help='Text of the SMS that tells the buyer an e-invoice was issued (without accents it fits one SMS). '
+             'Placeholders: {company}, {buyer}, {number}, {date}, {amount}, {url}, {code}.')
 
     l10n_vn_einvoice_tax_office_code = fields.Char(
         string='Tax office code', size=5,
@@ -91,6 +109,100 @@ class ResCompany(models.Model):
         self.ensure_one()
         anchors = [cert for cert in map(_x509, self.sudo().l10n_vn_einvoice_trusted_ca_ids) if cert is not None]
         return anchors or None
+
+    # ------------------------------------------------------------------
+    # Alerts (daily scheduled action)
+    # ------------------------------------------------------------------
+
+    def _l10n_vn_einvoice_alerts(self, today, check_providers=True):
+        """``[(record, title, message)]``: what needs an administrator of this company on ``today``: certificates
+        (PKCS#12 or token) expiring within ``ALERT_DAYS`` days, series running out of their registered range or
+        missing for the (new) year, provider accounts failing their connection test (run now)."""
+        self.ensure_one()
+        alerts = []
+        soon = today + timedelta(days=ALERT_DAYS)
+        for signer in self.env['l10n_vn_einvoice.signer'].sudo().search([('company_id', '=', self.id)]):
+            end = signer.date_end or signer.certificate_id.date_end
+            if not end:
+                continue
+            end = end.date()
+            if end < today:
+                alerts.append((signer, _('Certificate expired'), _('The certificate of signer %(signer)s expired on %(date)s: e-invoices '
+                                         'cannot be signed with it.', signer=signer.name,
+                                         date=format_date(self.env, end))))
+            elif end <= soon:
+                alerts.append((signer, _('Certificate expiring'), _('The certificate of signer %(signer)s expires on %(date)s (in %(days)s '
+                                         'days): renew it and load the new one.', signer=signer.name,
+                                         date=format_date(self.env, end), days=(end - today).days)))
+        Series = self.env['l10n_vn_einvoice.series'].sudo()
+        series_all = Series.search([('company_id', '=', self.id)])
+        for series in series_all.filtered(lambda s: s.range_to and s.year in (0, today.year)):
+            remaining = series.range_to - (series.next_number - 1)
+            if remaining <= max(series.range_to // 10, 1):
+                alerts.append((series, _('Series running out'), _('Series %(series)s has %(remaining)s numbers left of its registered '
+                                         'range (up to %(to)s).', series=series.name, remaining=max(remaining, 0),
+                                         to=series.range_to)))
+        years = {s.year for s in series_all if s.year}
+        if years:
+            latest = series_all.filtered(lambda s: s.year == max(years))[:1]
+            for year in (today.year, today.year + 1):
+                if year in years or (year == today.year + 1 and today.month != 12) or year - 1 not in years:
+                    continue
+                alerts.append((latest, _('No series for the year'), _('There is no e-invoice series for %(year)s yet: create it (and register '
+                                         'it with the tax authority) before invoicing in %(year)s.', year=year)))
+        for account in self.env['l10n_vn_einvoice.provider'].sudo().search([('company_id', '=', self.id)]):
+            if check_providers:
+                account.action_test_connection()
+            if account.last_check and not account.last_check_ok:
+                alerts.append((account, _('Provider unreachable'), _('Provider account %(account)s fails its connection test: %(why)s',
+                                          account=account.name, why=account.last_check_message or '')))
+        return alerts
+
+    def _l10n_vn_einvoice_administrators(self):
+        self.ensure_one()
+        return self.env.ref('l10n_vn_einvoice.group_l10n_vn_einvoice_manager').sudo().users.filtered(
+            lambda u: u.active and not u.share and self in u.company_ids and not u._is_superuser())
+
+    def _l10n_vn_einvoice_notify_alerts(self, alerts):
+        """An activity per alert and administrator (not twice while one is open), and one mail listing
+        the new alerts to the administrators. Returns the new alerts."""
+        self.ensure_one()
+        activity_type = self.env.ref('l10n_vn_einvoice.mail_activity_type_einvoice_alert')
+        admins = self._l10n_vn_einvoice_administrators()
+        Activity = self.env['mail.activity'].sudo()
+        new = []
+        for record, title, message in alerts:
+            # one open activity per record and kind of alert: not a new one every day while it is open
+            open_ = Activity.search([('res_model', '=', record._name), ('res_id', '=', record.id),
+                                     ('activity_type_id', '=', activity_type.id), ('summary', '=', title)])
+            users = admins - open_.user_id
+            if not users:
+                continue
+            model = self.env['ir.model']._get_id(record._name)
+            Activity.create([{
+                'res_model_id': model, 'res_id': record.id, 'activity_type_id': activity_type.id,
+                'user_id': user.id, 'summary': title, 'note': message,
+                'date_deadline': fields.Date.context_today(self),
+            } for user in users])
+            self.env['l10n_vn_einvoice.event'].with_company(self)._log('alert', message=message)
+            new.append(message)
+        emails = [u.email_formatted for u in admins if u.email]
+        if new and emails:
+            self.env['mail.mail'].sudo().create({
+                'subject': _('E-invoicing of %s needs attention', self.name),
+                'email_from': self.email_formatted or self.env.user.email_formatted,
+                'email_to': ', '.join(emails),
+                'body_html': Markup('<p>%s</p><ul>%s</ul>') % (
+                    _('Vietnam e-invoices:'), Markup('').join(Markup('<li>%s</li>') % html_escape(m) for m in new)),
+                'auto_delete': False,
+            })
+        return new
+
+    @api.model
+    def _cron_l10n_vn_einvoice_alerts(self, today=None):
+        today = today or fields.Date.context_today(self)
+        for company in self.search([('l10n_vn_einvoice_mode', '!=', 'none')]):
+            company._l10n_vn_einvoice_notify_alerts(company._l10n_vn_einvoice_alerts(today))
 
     def _l10n_vn_einvoice_setup_test_signer(self, tax_code=None, password='demo'):
         """Configure this company end to end with a THROW-AWAY test certificate (demo and tests only).

@@ -12,6 +12,9 @@ class ResConfigSettings(models.TransientModel):
     l10n_vn_einvoice_payment_method = fields.Char(related='company_id.l10n_vn_einvoice_payment_method',
                                                   readonly=False)
     l10n_vn_einvoice_auto_issue = fields.Boolean(related='company_id.l10n_vn_einvoice_auto_issue', readonly=False)
+    l10n_vn_einvoice_approval = fields.Boolean(related='company_id.l10n_vn_einvoice_approval', readonly=False)
+    l10n_vn_einvoice_four_eyes = fields.Boolean(related='company_id.l10n_vn_einvoice_four_eyes', readonly=False)
+    l10n_vn_einvoice_sms_template = fields.Text(related='company_id.l10n_vn_einvoice_sms_template', readonly=False)
     l10n_vn_einvoice_provider_id = fields.Many2one(related='company_id.l10n_vn_einvoice_provider_id', readonly=False)
     l10n_vn_einvoice_trusted_ca_ids = fields.Many2many(related='company_id.l10n_vn_einvoice_trusted_ca_ids',
                                                        readonly=False)

@@ -11,3 +11,8 @@ from . import test_security
 from . import test_send
 from . import test_i18n
 from . import test_tour_corrections
+from . import test_approval
+from . import test_event_log
+from . import test_management_reports
+from . import test_sending
+from . import test_alerts

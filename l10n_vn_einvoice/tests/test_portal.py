@@ -130,6 +130,47 @@ class TestPortal(EinvoiceReportCommon, HttpCase):
         self.assertEqual(pdf.status_code, 200)
         self.assertIn(b'o_vn_einv', pdf.content)  # test mode renders the report as HTML
 
+    def test_lookup_and_download_recorded_for_sending_management(self):
+        self.assertEqual(self.move.l10n_vn_einvoice_send_status, 'not_sent')
+        response = self.lookup(SELLER_MST, self.move.l10n_vn_einvoice_lookup_code)
+        self.assertEqual(response.status_code, 200)
+        self.move.invalidate_recordset()
+        self.assertEqual(self.move.l10n_vn_einvoice_send_status, 'viewed')
+        self.assertTrue(self.move.l10n_vn_einvoice_viewed_on)
+        self.assertFalse(self.move.l10n_vn_einvoice_downloaded_on)
+        xml_url = re.search(r'href="(/einvoice/lookup/download/\d+/xml\?token=[^"]+)"', response.text).group(1)
+        self.assertEqual(self.url_open(xml_url.replace('&amp;', '&')).status_code, 200)
+        self.move.invalidate_recordset()
+        self.assertEqual(self.move.l10n_vn_einvoice_send_status, 'downloaded')
+        self.assertEqual(self.move.l10n_vn_einvoice_download_count, 1)
+        log = self.env['l10n_vn_einvoice.event'].search([('move_id', '=', self.move.id),
+                                                         ('event', 'in', ('viewed', 'downloaded'))], order='id')
+        self.assertEqual([(e.event, e.channel, e.message or '') for e in log],
+                         [('viewed', 'lookup', ''), ('downloaded', 'lookup', 'xml')])
+        # a wrong code is not a look-up of the invoice
+        self.lookup(SELLER_MST, 'WRONGCODE234')
+        self.assertEqual(len(self.env['l10n_vn_einvoice.event'].search([('move_id', '=', self.move.id),
+                                                                        ('event', '=', 'viewed')])), 1)
+
+    def test_customer_portal_page_and_pdf_recorded(self):
+        other = self.issued([(1, 1_000_000, self.tax_10)])
+        url = other.get_portal_url()
+        self.assertEqual(self.url_open(url).status_code, 200)
+        other.invalidate_recordset()
+        self.assertEqual(other.l10n_vn_einvoice_send_status, 'viewed')
+        self.assertEqual(self.url_open(other.get_portal_url(report_type='pdf', download=True)).status_code, 200)
+        other.invalidate_recordset()
+        self.assertEqual(other.l10n_vn_einvoice_send_status, 'downloaded')
+        channels = self.env['l10n_vn_einvoice.event'].search([('move_id', '=', other.id),
+                                                              ('event', 'in', ('viewed', 'downloaded'))]).mapped('channel')
+        self.assertEqual(set(channels), {'portal'})
+        # an employee opening it is not the buyer
+        third = self.issued([(1, 2_000_000, self.tax_10)])
+        self.authenticate('admin', 'admin')
+        self.assertEqual(self.url_open(third.get_portal_url()).status_code, 200)
+        third.invalidate_recordset()
+        self.assertEqual(third.l10n_vn_einvoice_send_status, 'not_sent')
+
     def test_download_token_is_bound_to_invoice_kind_and_time(self):
         Attempt = self.env['l10n_vn_einvoice.lookup.attempt']
         token = Attempt._download_token(self.move, 'xml')

@@ -205,6 +205,26 @@ class TestProvider(EinvoiceCommon):
         move.with_context(lang='vi_VN').action_l10n_vn_einvoice_issue()
         self.assertIn('Dải hóa đơn đã hết số hoặc ký hiệu không thuộc mẫu này', move.l10n_vn_einvoice_error)
 
+    def test_provider_messages_in_the_user_log_masked(self):
+        move = self.issued()
+        row = self.env['l10n_vn_einvoice.event'].search([('move_id', '=', move.id), ('event', '=', 'provider')])
+        self.assertEqual(len(row), 1)
+        self.assertEqual(row.provider_id, self.account)
+        self.assertIn(move.l10n_vn_einvoice_transaction_uuid, row.request)
+        self.assertTrue(row.response)
+        self.assertIn(move.l10n_vn_einvoice_provider_invoice_no, row.response)
+        self.assertNotIn(move.l10n_vn_einvoice_lookup_code, row.response, 'the lookup code is masked')
+        self.assertIn('***', row.response)
+        # a refusal: its reason and the provider's answer
+        wrong = self.p_series.copy({'symbol': f'K{self.yy}TAB', 'is_default': False})
+        refused = self.make_invoice(post=False)
+        refused.l10n_vn_einvoice_series_id = wrong
+        refused.action_post()
+        self.issue(refused)
+        row = self.env['l10n_vn_einvoice.event'].search([('move_id', '=', refused.id), ('event', '=', 'provider')])
+        self.assertEqual(row.outcome, 'failed')
+        self.assertIn('OUT_OF_INVOICE_NO', row.message)
+
     def test_unknown_outcome_is_looked_up_never_issued_twice(self):
         move = self.make_invoice()
         # the invoice is issued but the answer is lost, and the look-ups fail too

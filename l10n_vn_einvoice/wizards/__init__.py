@@ -5,3 +5,5 @@ from . import einvoice_adjustment_wizard_line
 from . import einvoice_replacement_wizard
 from . import einvoice_correction_wizard
 from . import einvoice_notice_reject
+from . import einvoice_report_wizard
+from . import einvoice_report_wizard_line
