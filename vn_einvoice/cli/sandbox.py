@@ -85,8 +85,27 @@ def _portal(args):
     return _serve(server, "E-invoice portal sandbox (seed 002)", lines, config.faults)
 
 
+def _vnpt(args):
+    from ..sandbox.http import SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
+    from ..sandbox.vnpt import VnptConfig, VnptSandbox  # noqa: PLC0415 - CLI start-up: lxml, only for sandbox
+
+    config = VnptConfig.load(args.config) if args.config else VnptConfig()
+    if args.state:
+        config.state_file = args.state
+    server = SandboxServer(VnptSandbox(config), args.host, args.port, admin=not args.no_admin)
+    lines = [f"SOAP 1.1: {server.url}/PublishService.asmx, /BusinessService.asmx, /PortalService.asmx (?WSDL)"]
+    for company in config.companies:
+        patterns = "; ".join(f"{p} {' '.join(s)}" for p, s in company["patterns"].items())
+        shown = (f"Account {company['account']!r}/{company['acpass']!r}, service user "
+                 f"{company['username']!r}/{company['password']!r}" if company["account"].startswith("demo")
+                 else "accounts of the config file")
+        lines.append(f"company {company['tax_code']}: {shown}; patterns {patterns}")
+    return _serve(server, "VNPT Invoice sandbox (SOAP)", lines, config.faults)
+
+
 SANDBOXES = {"viettel": (_viettel, "Viettel SInvoice (seed 001), HTTP Basic and token login"),
-             "portal": (_portal, "the generic e-invoice portal API of seed 002 (apikey/sessionkey)")}
+             "portal": (_portal, "the generic e-invoice portal API of seed 002 (apikey/sessionkey)"),
+             "vnpt": (_vnpt, "VNPT Invoice, SOAP on VNPT's TT78 WSDLs")}
 
 
 def register(sub) -> None:

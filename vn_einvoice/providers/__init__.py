@@ -33,10 +33,12 @@ from .http import RetryPolicy, Timeouts
 from .portal import PortalProvider
 from .sinvoice_wire import files_in_zip, xml_in_zip
 from .viettel import ViettelSInvoice
+from .vnpt import VnptInvoice
 
 PROVIDERS: dict[str, type[Provider]] = {
     "viettel": ViettelSInvoice,
     "portal": PortalProvider,
+    "vnpt": VnptInvoice,
 }
 
 
@@ -50,6 +52,6 @@ __all__ = [
     "PROVIDERS", "BatchEntry", "BatchItem", "BatchResult", "CustomField", "DraftResult", "FileKind", "FileResult",
     "InvoicePage", "InvoiceRef", "IssueResult", "ListedInvoice", "PaymentResult", "PortalProvider", "Provider", "ProviderAuthError",
     "ProviderError", "ProviderNotSupported", "ProviderRefused", "ProviderUnavailable", "ProviderUnknownOutcome",
-    "RetryPolicy", "TemplateInfo", "Timeouts", "UsageRow", "ViettelSInvoice", "files_in_zip", "get_provider",
+    "RetryPolicy", "TemplateInfo", "Timeouts", "UsageRow", "ViettelSInvoice", "VnptInvoice", "files_in_zip", "get_provider",
     "xml_in_zip",
 ]
