@@ -20,6 +20,7 @@ import requests
 from lxml import etree
 from sinvoice_helpers import BUYER, invoice, line, new_uuid, series, today
 
+from vn_einvoice.cli import main
 from vn_einvoice.document import RelatedInvoice, RelationKind
 from vn_einvoice.errors import ValidationError
 from vn_einvoice.providers import PROVIDERS, get_provider
@@ -286,3 +287,11 @@ def test_cli_serves_vnpt_until_interrupted():
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
+
+
+def test_bench_provider_compares_round_trips_per_provider(capsys):
+    assert main(["bench", "provider", "--count", "6", "--batch-size", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "viettel_trips_per_invoice=1.00" in out and "vnpt_trips_per_invoice=1.00" in out
+    assert "portal_trips_per_invoice=2.00" in out  # the watermark read before each create
+    assert main(["bench", "provider", "--count", "2", "--fault-rate", "1.5"]) == 2
