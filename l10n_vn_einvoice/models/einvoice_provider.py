@@ -140,6 +140,7 @@ class L10nVnEinvoiceProvider(models.Model):
             raise UserError(_('Provider account %s has no user name or password.', self.name))
         settings = {
             'base_url': self.service_url.strip(), 'username': username, 'password': password,
+            'account': account.account or '', 'acpassword': account.acpassword or '',
             'supplier_tax_code': self._supplier_tax_code(),
             'timeouts': Timeouts(connect=self.connect_timeout, read=self.read_timeout),
             'retry': RetryPolicy(attempts=self.retry_attempts, backoff=self.retry_backoff,

@@ -466,7 +466,7 @@ class PortalProvider(Provider):
         if isinstance(invoice, dict):
             body = dict(invoice)
         else:
-            body = to_portal(invoice, form=options.get("form"), serial=options.get("serial"),
+            body = to_portal(invoice, form=options.get("form") or options.get("template_code"), serial=options.get("serial"),
                              payment_date=options.get("payment_date"))
         if self.supplier_tax_code and not body.get("CompanyTaxCode"):
             body["CompanyTaxCode"] = self.supplier_tax_code

@@ -25,9 +25,11 @@ VNPT has nothing under it; ``ERR:13`` is answered by the same look-up.
 from __future__ import annotations
 
 import base64
+import io
 import re
 import threading
 import time
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -52,6 +54,7 @@ from .base import (
     Provider,
     ProviderAuthError,
     ProviderError,
+    ProviderNotSupported,
     ProviderRefused,
     ProviderUnavailable,
     ProviderUnknownOutcome,
@@ -491,7 +494,7 @@ class VnptInvoice(Provider):
                            transaction_uuid=uuid, transaction_id=fkey, exchange_status="issued", raw=answer)
 
     def _pattern_serial(self, invoice: Invoice, options: dict) -> tuple[str, str]:
-        pattern = options.get("pattern") or self.pattern or (
+        pattern = options.get("pattern") or options.get("template_code") or self.pattern or (
             invoice.template if "/" in invoice.template else f"{invoice.template}/001")
         serial = options.get("serial") or self.serial or invoice.symbol
         return pattern, serial
@@ -502,7 +505,7 @@ class VnptInvoice(Provider):
             raise ValidationError.at("invoice", "VNPT takes an Invoice (its XML is built here)")
         fkey = fkey_of(transaction_uuid)
         pattern, serial = self._pattern_serial(invoice, options)
-        xml = to_vnpt_xml(invoice, fkey, paid=bool(options.get("paid")))
+        xml = to_vnpt_xml(invoice, fkey, paid=bool(options.get("paid", options.get("payment_status"))))
 
         def send():
             return self._call("ImportAndPublishInv", idempotent=False, xmlInvData=xml, pattern=pattern, serial=serial,
@@ -533,6 +536,7 @@ class VnptInvoice(Provider):
             raise ValidationError.at("related", "an adjustment invoice needs related=RelatedInvoice(ADJUSTMENT, …)")
         if str(kind).lower() not in ("money", "information", "1", "2"):
             raise ValidationError.at("kind", "money or information")
+        original_uuid = original_uuid or options.get("original_transaction_uuid") or ""
         if not original_uuid:
             raise ValidationError.at("original_uuid", "the transaction key (fkey) of the adjusted invoice is needed")
         total = (invoice.totals or complete(invoice).totals).total
@@ -546,6 +550,7 @@ class VnptInvoice(Provider):
         """``ReplaceInvoiceAction``: the replacement invoice (``invoice.related`` the replaced one)."""
         if invoice.related is None or invoice.related.relation is not RelationKind.REPLACEMENT:
             raise ValidationError.at("related", "a replacement invoice needs related=RelatedInvoice(REPLACEMENT, …)")
+        original_uuid = original_uuid or options.get("original_transaction_uuid") or ""
         if not original_uuid:
             raise ValidationError.at("original_uuid", "the transaction key (fkey) of the replaced invoice is needed")
         return self._correct("ReplaceInvoiceAction", invoice, transaction_uuid, original_uuid, None, maybe_sent,
@@ -568,7 +573,10 @@ class VnptInvoice(Provider):
     # --- files -----------------------------------------------------------------------------------
 
     def download(self, ref: InvoiceRef, kind: FileKind | str = FileKind.PDF) -> FileResult:
-        """``downloadInvPDFFkeyNoPay`` (base64 PDF) or ``downloadInvFkeyNoPay`` (the invoice XML), by fkey."""
+        """``downloadInvPDFFkeyNoPay`` (base64 PDF) or ``downloadInvFkeyNoPay`` (the invoice XML), by fkey.
+
+        VNPT has no archive: ``ZIP`` is that XML in a ZIP made here, for callers that keep the provider's
+        archive (the XML inside is VNPT's, byte for byte)."""
         kind = FileKind(kind)
         fkey = fkey_of(ref.transaction_uuid)
         safe = re.sub(r"[^A-Za-z0-9_-]", "_", ref.invoice_no or fkey)
@@ -583,7 +591,14 @@ class VnptInvoice(Provider):
         if kind is FileKind.XML:
             answer = self._call("downloadInvFkeyNoPay", idempotent=True, fkey=fkey, **self._portal_auth())
             return FileResult(f"{safe}.xml", answer.encode("utf-8"), FileKind.XML, "application/xml", raw=None)
-        raise ValidationError.at("kind", "VNPT gives the PDF or the XML")
+        if kind is FileKind.ZIP:
+            xml = self.download(ref, FileKind.XML)
+            archive = io.BytesIO()
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+                out.writestr(xml.file_name, xml.content)
+            return FileResult(f"{safe}.zip", archive.getvalue(), FileKind.ZIP, "application/zip", raw=None)
+        raise ProviderNotSupported("VNPT: no converted copy through this API", provider=self.name,
+                                   operation="download")
 
     # --- set-up ----------------------------------------------------------------------------------
 
