@@ -35,7 +35,10 @@ customer name, e-mail, amount before tax, VAT, total; not deleted). One match: t
 (``found_by_lookup``); none: nothing was created, send again; several: it cannot tell, and raises
 :class:`~.base.ProviderUnknownOutcome` (never sends again). The watermark and fingerprint of a key are
 kept by the client (:meth:`pending`) and can be handed back after a restart
-(``issue(…, maybe_sent=True, after_number=N)``). Limit: another program issuing an invoice identical in
+(``issue(…, maybe_sent=True, after_number=N)``); without it the whole day is searched, so an identical
+invoice issued earlier that day (same series, customer and amounts) makes the look-up refuse to guess
+(ProviderUnknownOutcome) — or, if the invoice of this key never arrived, be taken for it: a caller that
+records numbers (the Odoo addon) then refuses the number already used by its other invoice. Limit: another program issuing an invoice identical in
 all those fields in the same series, on the same day, inside that window, would be taken for ours;
 there is no field the portal returns that could carry a key without changing the invoice's content. And a
 create held up longer than ``settle`` and processed after the look-up found nothing makes a second
@@ -532,10 +535,12 @@ class PortalProvider(Provider):
                 return self._issued[transaction_uuid]
             pending = self._pending.get(transaction_uuid)
         if pending is None:
+            en = ("The portal's API has no transaction key: an invoice that may have reached it is looked up when it is issued again, by its date, form, serial, customer and amounts.")
             raise ProviderNotSupported(
-                "portal: the API has no transaction key; look an invoice up with issue(…, maybe_sent=True, "
-                "after_number=N) or find(body, N)", provider=self.name, operation="lookup",
-                secrets=self.http.secrets)
+                "portal: " + en, explanation=en, explanation_vi=(
+                    "API của cổng hóa đơn không có mã giao dịch: hóa đơn có thể đã gửi sẽ được tra cứu khi phát hành "
+                    "lại, theo ngày, mẫu, ký hiệu, khách hàng và số tiền."),
+                provider=self.name, operation="lookup", secrets=self.http.secrets)
         return None
 
     def issue(self, invoice: Invoice | dict, *, transaction_uuid: str, maybe_sent: bool = False,
@@ -551,8 +556,7 @@ class PortalProvider(Provider):
         if known is not None:  # this client sent it before and does not know the outcome
             maybe_sent, after_number = True, known.after_number
         if maybe_sent and after_number is None:
-            raise ValidationError.at("after_number", "after a possible send, the watermark kept with the key "
-                                                     "(Pending.after_number) is needed to look the invoice up")
+            after_number = 0  # the watermark was lost (another process): the whole day is searched
         look_up, uncertain, wait, last = maybe_sent, maybe_sent, None, None
         for attempt in range(max(1, self.retry.attempts)):
             if attempt:
