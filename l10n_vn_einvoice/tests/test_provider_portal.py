@@ -8,6 +8,7 @@ from datetime import date
 
 from odoo.tests import tagged
 
+from vn_einvoice.providers import get_provider
 from vn_einvoice.sandbox.http import SandboxServer
 from vn_einvoice.sandbox.portal import PortalSandbox
 
@@ -42,7 +43,7 @@ class TestProviderPortal(EinvoiceCommon):
 
     def setUp(self):
         super().setUp()
-        self.sandbox.faults.clear()
+        self.sandbox.reset()  # Odoo rolls each test back: so does the portal
 
     def records(self, move):
         return [r for r in self.sandbox.invoices()
@@ -113,3 +114,27 @@ class TestProviderPortal(EinvoiceCommon):
         self.assertEqual(twin.l10n_vn_einvoice_state, 'CREATED')
         self.assertTrue(twin.l10n_vn_einvoice_provider_maybe_sent, 'still to be checked: never sent again')
         self.assertEqual(self.sandbox.creates, creates)
+
+    def test_compare_with_the_provider_lists_the_differences(self):
+        kept, changed, lost = (self.make_invoice(lines=[(n, 100_000 * n, self.tax_10)]) for n in (1, 2, 3))
+        self.issue(kept | changed | lost)
+        self.assertEqual(set((kept | changed | lost).mapped('l10n_vn_einvoice_state')), {'USING'})
+        with get_provider('portal', base_url=self.server.url, username='api-KEY-123', password='Sess-KEY-456',
+                          supplier_tax_code=SELLER_MST) as outside:  # issued in the portal's own screens
+            other = outside.issue(self.make_invoice(post=False)._l10n_vn_einvoice_document(),
+                                  transaction_uuid='outside-odoo-1')
+        records = self.sandbox.records
+        next(r for r in records if r['number'] == changed.l10n_vn_einvoice_number)['body']['TotalAfterTax'] = 1
+        records.remove(next(r for r in records if r['number'] == lost.l10n_vn_einvoice_number))
+        action = self.account.action_reconcile()
+        self.assertEqual(action['res_model'], 'l10n_vn_einvoice.provider.difference')
+        differences = {d.kind: d for d in self.account.difference_ids}
+        self.assertEqual(len(self.account.difference_ids), 3)
+        self.assertEqual(differences['unknown_here'].provider_invoice_no, other.invoice_no)
+        self.assertIn('issued at the provider but is not recorded here', differences['unknown_here'].message)
+        self.assertEqual(differences['amount'].move_id, changed)
+        self.assertEqual((differences['amount'].provider_total, differences['amount'].odoo_total),
+                         (1.0, changed.amount_total))
+        self.assertEqual(differences['missing_there'].move_id, lost)
+        self.env['l10n_vn_einvoice.provider']._cron_l10n_vn_einvoice_reconcile()
+        self.assertEqual(len(self.account.difference_ids), 3, 'the same differences, not twice')
