@@ -295,3 +295,16 @@ def test_bench_provider_compares_round_trips_per_provider(capsys):
     assert "viettel_trips_per_invoice=1.00" in out and "vnpt_trips_per_invoice=1.00" in out
     assert "portal_trips_per_invoice=2.00" in out  # the watermark read before each create
     assert main(["bench", "provider", "--count", "2", "--fault-rate", "1.5"]) == 2
+
+
+def test_payment_status_by_fkey():
+    with running() as (server, app), client(server) as c:
+        issued = c.issue(invoice(), transaction_uuid=new_uuid())
+        assert c.set_payment_status(issued.ref, True).changed
+        assert c.lookup(issued.transaction_uuid).paid is True
+        assert not c.set_payment_status(issued.ref, True).changed  # ERR:13: already paid
+        assert c.set_payment_status(issued.ref, False).changed and c.lookup(issued.transaction_uuid).paid is False
+        c.cancel(issued.ref)
+        with pytest.raises(ProviderRefused) as e:
+            c.set_payment_status(issued.ref, True)
+        assert e.value.code == "ERR:7" and "could not change the payment status" in e.value.explanation

@@ -51,6 +51,7 @@ from .base import (
     InvoiceRef,
     IssueResult,
     ListedInvoice,
+    PaymentResult,
     Provider,
     ProviderAuthError,
     ProviderError,
@@ -71,7 +72,8 @@ SERVICES = ("PublishService", "BusinessService", "PortalService")
 SERVICE_OF = {"ImportAndPublishInv": "PublishService", "AdjustInvoiceAction": "BusinessService",
               "ReplaceInvoiceAction": "BusinessService", "cancelInv": "BusinessService",
               "downloadInvPDFFkeyNoPay": "PortalService", "downloadInvFkeyNoPay": "PortalService",
-              "listInvByCusFkey": "PortalService"}
+              "listInvByCusFkey": "PortalService", "confirmPaymentFkey": "BusinessService",
+              "UnConfirmPaymentFkey": "BusinessService"}
 DEFAULT_TIMEOUTS = Timeouts(connect=10.0, read=60.0)
 DEFAULT_RETRY = RetryPolicy()
 NO_VAT_RATES = {"KCT": "-1", "KKKNT": "-2"}  # VATRate of goods without VAT (VNPT writes -1)
@@ -122,11 +124,15 @@ _E = {
     ("file", "11"): ("VNPT shows the file of paid invoices only (the NoPay operations avoid it).",
                      "Hóa đơn chưa thanh toán, không xem được."),
     ("list", "4"): ("The company has no template registered at VNPT.", "Công ty chưa được đăng ký mẫu hóa đơn nào."),
+    ("payment", "6"): ("VNPT has no invoice with this key.", "Không tìm thấy hóa đơn tương ứng."),
+    ("payment", "7"): ("VNPT could not change the payment status of this invoice (e.g. it is cancelled).",
+                       "Không gạch nợ / bỏ gạch nợ được."),
+    ("payment", "13"): ("VNPT already shows this payment status.", "Hóa đơn đã ở trạng thái này."),
 }
 ERROR_EXPLANATIONS = _E
 _GROUP = {"ImportAndPublishInv": "issue", "AdjustInvoiceAction": "correct", "ReplaceInvoiceAction": "correct",
           "cancelInv": "cancel", "downloadInvPDFFkeyNoPay": "file", "downloadInvFkeyNoPay": "file",
-          "listInvByCusFkey": "list"}
+          "listInvByCusFkey": "list", "confirmPaymentFkey": "payment", "UnConfirmPaymentFkey": "payment"}
 
 
 def explain(operation: str, code: str) -> tuple[str, str]:
@@ -369,7 +375,8 @@ class VnptInvoice(Provider):
         if m := re.fullmatch(r"\s*ERR:(-?\d*)\s*(.*)", answer, re.S):
             code = m.group(1) or "?"
             en, vi = explain(operation, code)
-            cls = ProviderAuthError if code in ("1", "7") else ProviderRefused
+            auth = code == "1" or (code == "7" and _GROUP.get(operation) != "payment")
+            cls = ProviderAuthError if auth else ProviderRefused
             detail = self.http.redact(m.group(2).strip())[:200]
             raise cls(f"VNPT {operation}: ERR:{code}" + (f" ({detail})" if detail else "") + f". {en}",
                       code=f"ERR:{code}", explanation=en, explanation_vi=vi, raw=self.http.redact(answer[:500]),
@@ -569,6 +576,21 @@ class VnptInvoice(Provider):
             except ProviderRefused as e:
                 if e.code != "ERR:8":
                     raise
+
+    # --- payment status ---------------------------------------------------------------------------
+
+    def set_payment_status(self, ref: InvoiceRef, paid: bool, **options) -> PaymentResult:
+        """``confirmPaymentFkey`` / ``UnConfirmPaymentFkey`` (gạch nợ / bỏ gạch nợ) by fkey. Repeating is harmless
+        (``ERR:13``: VNPT already shows that status, answered as ``changed=False``), so it is retried like a read."""
+        operation = "confirmPaymentFkey" if paid else "UnConfirmPaymentFkey"
+        try:
+            answer = self._call(operation, idempotent=True, lstFkey=fkey_of(ref.transaction_uuid),
+                                **self._portal_auth())
+        except ProviderRefused as e:
+            if e.code == "ERR:13":
+                return PaymentResult(paid, changed=False, raw=e.raw)
+            raise
+        return PaymentResult(paid, changed=True, raw=answer)
 
     # --- files -----------------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ answers ``<OpResponse><OpResult>…</OpResult></OpResponse>`` as ASMX does, with
   the original's ``fkey`` parameter (§6–7): original unknown ``ERR:2``, already replaced ``ERR:8``, status
   forbids ``ERR:9``, template not the original's ``ERR:19``; success ``OK:<pattern>;<serial>;<key>_<num>``;
   a known new key answers ``ERR:13`` (the manual is silent there: this sandbox's choice);
+* ``confirmPaymentFkey``/``UnConfirmPaymentFkey`` (§3, §5; fkeys joined by ``_``): ``ERR:6`` unknown,
+  ``ERR:7`` cancelled or replaced, ``ERR:13`` already so; ``OK``;
 * ``cancelInv`` (§20): ``ERR:2`` unknown, ``ERR:8`` already cancelled or replaced, ``ERR:9`` when
   ``cancel=false`` (Decree 70/2025) or adjusted; ``OK:``;
 * ``downloadInvPDFFkeyNoPay`` (base64 PDF), ``downloadInvFkeyNoPay`` (the invoice XML with ``InvoiceNo`` —
@@ -353,6 +355,26 @@ class VnptSandbox(App):
             raise Err(9)
         record["status"] = "5"
         return "OK:"
+
+    def _payment(self, p: dict, paid: bool) -> str:
+        company = self._company(p, admin=False)
+        records = [self.records.get(f"{company['tax_code']}|{fkey}") for fkey in p.get("lstFkey", "").split("_")]
+        if not records or any(r is None for r in records):
+            raise Err(6)
+        if any(r["status"] in ("3", "5") for r in records):
+            raise Err(7)
+        flag = "1" if paid else "0"
+        if all(r["data"].get("PaymentStatus", "0") == flag for r in records):
+            raise Err(13)
+        for r in records:
+            r["data"]["PaymentStatus"] = flag
+        return "OK"
+
+    def _op_confirmPaymentFkey(self, p: dict) -> str:  # noqa: N802
+        return self._payment(p, True)
+
+    def _op_UnConfirmPaymentFkey(self, p: dict) -> str:  # noqa: N802
+        return self._payment(p, False)
 
     # --- PortalService ---------------------------------------------------------------------------
 
