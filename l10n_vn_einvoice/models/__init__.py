@@ -22,3 +22,4 @@ from . import einvoice_notice_line
 from . import einvoice_provider_token
 from . import einvoice_provider
 from . import einvoice_provider_field
+from . import einvoice_provider_difference

@@ -318,6 +318,8 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
             code = origins.l10n_vn_einvoice_provider_template or origins.l10n_vn_einvoice_series_id.provider_template_code
             if code:
                 options['original_template_code'] = code
+            if origins.l10n_vn_einvoice_transaction_uuid:  # providers that name the original by its key (VNPT)
+                options['original_transaction_uuid'] = origins.l10n_vn_einvoice_transaction_uuid
         return options
 
     def _l10n_vn_einvoice_origins(self):

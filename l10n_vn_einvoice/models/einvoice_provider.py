@@ -9,7 +9,8 @@ a message or an error (the library redacts them from everything it raises).
 
 import inspect
 import logging
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 
 from odoo import _, api, fields, models
@@ -17,6 +18,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from vn_einvoice import codes
 from vn_einvoice.errors import ValidationError as LibValidationError
+from vn_einvoice.reconcile import LocalInvoice, reconcile
 from vn_einvoice.providers import (PROVIDERS, ProviderAuthError, ProviderError, ProviderNotSupported,
                                    ProviderRefused, ProviderUnavailable, ProviderUnknownOutcome, RetryPolicy,
                                    Timeouts)
@@ -82,6 +84,8 @@ class L10nVnEinvoiceProvider(models.Model):
     field_ids = fields.One2many('l10n_vn_einvoice.provider.field', 'provider_id', string='Custom fields')
     series_count = fields.Integer(compute='_compute_counts')
     field_count = fields.Integer(compute='_compute_counts')
+    difference_ids = fields.One2many('l10n_vn_einvoice.provider.difference', 'provider_id')
+    difference_count = fields.Integer(compute='_compute_counts')
 
     @api.model
     def _selection_provider(self):
@@ -93,6 +97,7 @@ class L10nVnEinvoiceProvider(models.Model):
         for account in self:
             account.series_count = len(account.series_ids)
             account.field_count = len(account.field_ids)
+            account.difference_count = len(account.difference_ids)
 
     @api.onchange('provider')
     def _onchange_provider(self):
@@ -141,6 +146,7 @@ class L10nVnEinvoiceProvider(models.Model):
             raise UserError(_('Provider account %s has no user name or password.', self.name))
         settings = {
             'base_url': self.service_url.strip(), 'username': username, 'password': password,
+            'account': account.account or '', 'acpassword': account.acpassword or '',
             'supplier_tax_code': self._supplier_tax_code(),
             'timeouts': Timeouts(connect=self.connect_timeout, read=self.read_timeout),
             'retry': RetryPolicy(attempts=self.retry_attempts, backoff=self.retry_backoff,
@@ -272,6 +278,68 @@ class L10nVnEinvoiceProvider(models.Model):
             for gone in existing.values():
                 gone.unlink()
         return created_templates, created_series, linked, count
+
+    # ------------------------------------------------------------------
+    # Import back: the provider's invoices of a period compared with Odoo's
+    # ------------------------------------------------------------------
+
+    def _l10n_vn_einvoice_reconcile(self, start, end):
+        """List the provider's invoices of ``start``..``end``, match them to the invoices Odoo issued through
+        this account (transaction key or fkey, series and number, provider number) and keep the differences
+        of the period for the accountant. Returns the differences. Raises ProviderError."""
+        self.ensure_one()
+        with self._client() as client:
+            listed = client.invoices_between(start, end)
+        moves = self.env['account.move'].search([
+            ('l10n_vn_einvoice_provider_id', '=', self.id), ('l10n_vn_einvoice_provider_invoice_no', '!=', False),
+            ('invoice_date', '>=', start), ('invoice_date', '<=', end)])
+        local = [LocalInvoice(move.id, move.l10n_vn_einvoice_provider_invoice_no,
+                              move.l10n_vn_einvoice_series_id.symbol, move.l10n_vn_einvoice_number,
+                              move.l10n_vn_einvoice_transaction_uuid or '', Decimal(str(move.amount_total)),
+                              move.name) for move in moves]
+        result = reconcile(listed, local)
+        vietnamese = (self.env.lang or '').startswith('vi')
+        self.difference_ids.unlink()
+        return self.env['l10n_vn_einvoice.provider.difference'].create([{
+            'provider_id': self.id, 'kind': diff.kind.value,
+            'provider_invoice_no': (diff.listed.invoice_no if diff.listed else diff.local.invoice_no) or False,
+            'move_id': diff.local.id if diff.local else False,
+            'provider_total': float(diff.listed.total) if diff.listed and diff.listed.total is not None else 0.0,
+            'odoo_total': float(diff.local.total) if diff.local and diff.local.total is not None else 0.0,
+            'message': diff.message_vi if vietnamese else diff.message,
+        } for diff in result.differences])
+
+    def action_reconcile(self):
+        """Compare the last 31 days at the provider with Odoo."""
+        self.ensure_one()
+        today = fields.Date.context_today(self)
+        try:
+            differences = self._l10n_vn_einvoice_reconcile(today - timedelta(days=31), today)
+        except ProviderNotSupported:
+            raise UserError(_('This provider offers no list of its invoices by period.')) from None
+        except ProviderError as e:
+            raise UserError(self._error_text(e)) from None
+        if differences:
+            return self.action_view_differences()
+        return self._notify('success', _('Compared with the provider'),
+                            _('The provider\'s invoices of the last 31 days are those Odoo issued.'))
+
+    def action_view_differences(self):
+        self.ensure_one()
+        return {'type': 'ir.actions.act_window', 'res_model': 'l10n_vn_einvoice.provider.difference',
+                'name': _('Differences with the provider'), 'view_mode': 'list', 'domain': [('provider_id', '=', self.id)]}
+
+    @api.model
+    def _cron_l10n_vn_einvoice_reconcile(self, days=7):
+        """Compare the last ``days`` days of every active account whose provider lists invoices by period."""
+        today = fields.Date.context_today(self)
+        for account in self.search([]):
+            try:
+                account._l10n_vn_einvoice_reconcile(today - timedelta(days=days), today)
+            except ProviderNotSupported:
+                continue
+            except (ProviderError, UserError) as e:
+                _logger.info('Provider account %s: not compared (%s)', account.id, type(e).__name__)
 
     def action_view_series(self):
         self.ensure_one()

@@ -5,6 +5,8 @@ from . import test_portal
 from . import test_corrections
 from . import test_notice_odoo
 from . import test_provider
+from . import test_provider_vnpt
+from . import test_provider_portal
 from . import test_pkcs11
 from . import test_concurrency
 from . import test_security

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 import time
 import uuid as uuid_module
 from collections.abc import Callable
@@ -268,15 +269,83 @@ def bench_provider(count: int = 500, batch_size: int = 50, latency: float = 0.0)
     return out
 
 
+def bench_providers(count: int = 200, fault_rate: float = 0.0) -> dict:
+    """Issue ``count`` one-rate invoices one by one through each provider's sandbox (Viettel SInvoice, the seed
+    002 portal, VNPT over SOAP), on loopback: round trips and wall time per provider. ``fault_rate``: share of
+    requests that fail (dropped, HTTP 500, committed then dropped), to count what exactly-once costs."""
+    from ..amounts import complete  # noqa: PLC0415 - CLI start-up: the invoice model, only for bench
+    from ..document import Invoice, Line, Party  # noqa: PLC0415 - CLI start-up: the invoice model, only for bench
+    from ..providers import get_provider  # noqa: PLC0415 - CLI start-up: requests, zeep, only for bench provider
+    from ..providers.http import RetryPolicy  # noqa: PLC0415 - CLI start-up: requests, only for bench provider
+    from ..sandbox.http import SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for bench provider
+    from ..sandbox.portal import PortalSandbox  # noqa: PLC0415 - CLI start-up: the simulator, only for bench provider
+    from ..sandbox.viettel import V2_PREFIX, ViettelSandbox  # noqa: PLC0415 - CLI start-up: lxml, only for bench
+    from ..sandbox.vnpt import VnptSandbox  # noqa: PLC0415 - CLI start-up: lxml, only for bench provider
+
+    gmt7 = timezone(timedelta(hours=7))
+    today = datetime.now(gmt7).date()
+    supplier = "0100109106"
+
+    def invoice(i: int) -> Invoice:
+        return complete(Invoice(
+            template="1", symbol=f"K{today:%y}TAA", issue_date=today, payment_method="TM/CK",
+            seller=Party(name="CÔNG TY TNHH GIẢI PHÁP MẪU", tax_code=supplier, address="12 Đường Số 1, TP. HCM"),
+            buyer=Party(name=f"Khách hàng {i}", tax_code="0101234565", address="1 Phố Tràng Tiền, Hà Nội",
+                        email=f"kh{i}@example.vn"),
+            lines=tuple(Line(f"Mặt hàng {k}", unit="cái", quantity=Decimal(k), unit_price=Decimal(15000),
+                             amount=Decimal(15000 * k), tax_rate=TaxRate("10%")) for k in range(1, 4))))
+
+    invoices = [invoice(i) for i in range(count)]
+    tight = {"timeouts": (2.0, 2.0), "retry": RetryPolicy(attempts=10, backoff=0.002, max_backoff=0.02)}
+    setups = {
+        "viettel": (ViettelSandbox, lambda url: {"base_url": url + V2_PREFIX, "username": "demo", "password": "demo",
+                                                  "template_code": "1/001", "token_cache": {}}),
+        "portal": (PortalSandbox, lambda url: {"base_url": url, "username": "demo-apikey",
+                                                "password": "demo-sessionkey", "settle": 0.0}),
+        "vnpt": (VnptSandbox, lambda url: {"base_url": url, "username": "demoservice", "password": "demo",
+                                            "account": "demoadmin", "acpassword": "demo"}),
+    }
+    out: dict = {"count": count, "fault_rate": fault_rate}
+    for name, (sandbox, settings) in setups.items():
+        app = sandbox({"seed": 7})
+        if fault_rate:
+            app.faults.add(op="*", probability=fault_rate, kinds=["drop", "error500", "commit_drop"])
+        with SandboxServer(app) as server, get_provider(name, supplier_tax_code=supplier, **tight,
+                                                        **settings(server.url)) as c:
+            c.issue(invoice(-1), transaction_uuid=str(uuid_module.uuid4()))  # warm: login, WSDL, connection
+            trips, started = c.round_trips, time.perf_counter()
+            for inv in invoices:
+                c.issue(inv, transaction_uuid=str(uuid_module.uuid4()))
+            out[name] = (c.round_trips - trips, time.perf_counter() - started)
+    return out
+
+
 def _configure_provider(p) -> None:
     p.add_argument("--count", type=int, default=500, help="invoices per way (default 500)")
     p.add_argument("--batch-size", type=int, default=50,
                    help="invoices per createBatchInvoice (default 50; seed 001 states no limit)")
     p.add_argument("--latency", type=float, default=0.0,
                    help="seconds the sandbox waits before each answer, as a distant provider would (default 0)")
+    p.add_argument("--fault-rate", type=float, default=0.0,
+                   help="providers comparison: share of requests failing (drop, 500, commit then drop; default 0)")
 
 
 def _run_provider(args) -> int:
+    if not 0 <= args.fault_rate < 1:
+        print("error: --fault-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    p = bench_providers(args.count, args.fault_rate)
+    print(f"{p['count']} invoices one by one per provider, sandboxes on loopback, failing requests "
+          f"{100 * p['fault_rate']:g} %; baseline Viettel SInvoice")
+    base_trips, base_s = p["viettel"]
+    figures = []
+    for name, label in (("viettel", "Viettel SInvoice (JSON)"), ("portal", "seed 002 portal (JSON, no key)"),
+                        ("vnpt", "VNPT (SOAP, zeep)")):
+        trips, seconds = p[name]
+        print(f"  {label:<32} {trips / p['count']:6.2f} round trips/invoice  {1000 * seconds / p['count']:7.3f} "
+              f"ms/invoice  x{trips / base_trips:.2f} trips  x{seconds / base_s:.2f} time")
+        figures.append(f"{name}_trips_per_invoice={trips / p['count']:.2f} {name}_time_ratio={seconds / base_s:.2f}")
+    print(" ".join(figures))
     r = bench_provider(args.count, args.batch_size, args.latency)
     print(f"{r['count']} invoices, Viettel SInvoice sandbox in-process on loopback, token login; "
           f"batch size {r['batch_size']}; added latency {r['latency']:g} s per request")
@@ -291,8 +360,8 @@ def _run_provider(args) -> int:
     return 0
 
 
-BENCHES["provider"] = Bench("issue invoices through the SInvoice sandbox: one by one vs createBatchInvoice "
-                            "(vs Odoo 18's request pattern)", _configure_provider, _run_provider)
+BENCHES["provider"] = Bench("round trips per invoice per provider (SInvoice, seed 002 portal, VNPT); SInvoice one "
+                            "by one vs createBatchInvoice (vs Odoo 18's request pattern)", _configure_provider, _run_provider)
 
 
 # --- bench worst ----------------------------------------------------------------------------------

@@ -44,7 +44,68 @@ def _viettel(args):
     return 0
 
 
-SANDBOXES = {"viettel": (_viettel, "Viettel SInvoice (seed 001), HTTP Basic and token login")}
+def _serve(server, title: str, lines: list[str], faults) -> int:
+    from ..sandbox.http import ADMIN_HEADER  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
+
+    print(f"{title} (never for real invoices) at {server.url}")
+    for line in lines:
+        print(f"  {line}")
+    faults = json.dumps(faults) if faults else "none"
+    if server.admin_token:  # printed once, here: only who started the sandbox may steer it
+        print(f"  faults: {faults} — change them with POST {server.url}/_sandbox/faults")
+        print(f"  control endpoints (/_sandbox/…) want the header {ADMIN_HEADER}: {server.admin_token}")
+    else:
+        print(f"  faults: {faults}; control endpoints (/_sandbox/…) off")
+    if not ipaddress.ip_address(server.host).is_loopback:
+        print(f"warning: listening on {server.host}, not loopback: other machines can reach this sandbox",
+              file=sys.stderr)
+    print("Ctrl-C to stop.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+def _portal(args):
+    from ..sandbox.http import SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
+    from ..sandbox.portal import PortalConfig, PortalSandbox  # noqa: PLC0415 - CLI start-up: only for sandbox
+
+    config = PortalConfig.load(args.config) if args.config else PortalConfig()
+    if args.state:
+        config.state_file = args.state
+    server = SandboxServer(PortalSandbox(config), args.host, args.port, admin=not args.no_admin)
+    lines = [f"seed 002 API: {server.url}/invoice/create, /invoice/getStatus, … (headers apikey, sessionkey)"]
+    for account in config.accounts:
+        forms = "; ".join(f"{form} {' '.join(serials)}" for form, serials in account["forms"].items())
+        shown = (f"apikey {account['apikey']!r}, sessionkey {account['sessionkey']!r}"
+                 if account["apikey"].startswith("demo") else "apikey and sessionkey of the config file")
+        lines.append(f"account {account['tax_code']}: {shown}; forms {forms}")
+    lines.append("the portal signs at creation" if config.sign_on_create else "invoices stay unsigned (NOSIGN)")
+    return _serve(server, "E-invoice portal sandbox (seed 002)", lines, config.faults)
+
+
+def _vnpt(args):
+    from ..sandbox.http import SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
+    from ..sandbox.vnpt import VnptConfig, VnptSandbox  # noqa: PLC0415 - CLI start-up: lxml, only for sandbox
+
+    config = VnptConfig.load(args.config) if args.config else VnptConfig()
+    if args.state:
+        config.state_file = args.state
+    server = SandboxServer(VnptSandbox(config), args.host, args.port, admin=not args.no_admin)
+    lines = [f"SOAP 1.1: {server.url}/PublishService.asmx, /BusinessService.asmx, /PortalService.asmx (?WSDL)"]
+    for company in config.companies:
+        patterns = "; ".join(f"{p} {' '.join(s)}" for p, s in company["patterns"].items())
+        shown = (f"Account {company['account']!r}/{company['acpass']!r}, service user "
+                 f"{company['username']!r}/{company['password']!r}" if company["account"].startswith("demo")
+                 else "accounts of the config file")
+        lines.append(f"company {company['tax_code']}: {shown}; patterns {patterns}")
+    return _serve(server, "VNPT Invoice sandbox (SOAP)", lines, config.faults)
+
+
+SANDBOXES = {"viettel": (_viettel, "Viettel SInvoice (seed 001), HTTP Basic and token login"),
+             "portal": (_portal, "the generic e-invoice portal API of seed 002 (apikey/sessionkey)"),
+             "vnpt": (_vnpt, "VNPT Invoice, SOAP on VNPT's TT78 WSDLs")}
 
 
 def register(sub) -> None:

@@ -30,11 +30,15 @@ from .base import (
     UsageRow,
 )
 from .http import RetryPolicy, Timeouts
+from .portal import PortalProvider
 from .sinvoice_wire import files_in_zip, xml_in_zip
 from .viettel import ViettelSInvoice
+from .vnpt import VnptInvoice
 
 PROVIDERS: dict[str, type[Provider]] = {
     "viettel": ViettelSInvoice,
+    "portal": PortalProvider,
+    "vnpt": VnptInvoice,
 }
 
 
@@ -46,8 +50,8 @@ def get_provider(name: str, **settings) -> Provider:
 
 __all__ = [
     "PROVIDERS", "BatchEntry", "BatchItem", "BatchResult", "CustomField", "DraftResult", "FileKind", "FileResult",
-    "InvoicePage", "InvoiceRef", "IssueResult", "ListedInvoice", "PaymentResult", "Provider", "ProviderAuthError",
+    "InvoicePage", "InvoiceRef", "IssueResult", "ListedInvoice", "PaymentResult", "PortalProvider", "Provider", "ProviderAuthError",
     "ProviderError", "ProviderNotSupported", "ProviderRefused", "ProviderUnavailable", "ProviderUnknownOutcome",
-    "RetryPolicy", "TemplateInfo", "Timeouts", "UsageRow", "ViettelSInvoice", "files_in_zip", "get_provider",
+    "RetryPolicy", "TemplateInfo", "Timeouts", "UsageRow", "ViettelSInvoice", "VnptInvoice", "files_in_zip", "get_provider",
     "xml_in_zip",
 ]

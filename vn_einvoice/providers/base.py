@@ -349,6 +349,11 @@ class Provider(abc.ABC):
     def usage_all(self) -> list[UsageRow]:
         return [self.usage(t.template, t.symbol) for t in self.templates()]
 
+    def invoices_between(self, start: date, end: date) -> list[ListedInvoice]:
+        """Every invoice the provider issued for this account between two days (import back, reconciliation)."""
+        raise ProviderNotSupported(f"{self.name}: no list of invoices by period", provider=self.name,
+                                   operation="invoices_between")
+
     def check_connection(self) -> list[TemplateInfo]:
         """Log in and read the templates: raises ProviderAuthError/ProviderUnavailable when it cannot."""
         return self.templates()

@@ -421,6 +421,7 @@ class ViettelSInvoice(Provider):
         come from the client, and the custom fields of an invoice's ``extra`` (the ``metadata`` block) get
         their ids from ``getCustomFields`` (read once per template).
         """
+        options.pop("original_transaction_uuid", None)  # SInvoice names the original by number, not by key
         if isinstance(invoice, dict):
             body = copy.deepcopy(invoice)
             general = body.setdefault("generalInvoiceInfo", {})

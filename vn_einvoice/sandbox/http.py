@@ -83,6 +83,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     body: bytes = b""
+    raw_query: str = ""  # the query string as sent (``?WSDL`` has no value, so no key in ``query``)
 
     @property
     def content_type(self) -> str:
@@ -391,7 +392,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         request = Request(self.command, parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()},
-                          {k.lower(): v for k, v in self.headers.items()}, body)
+                          {k.lower(): v for k, v in self.headers.items()}, body, parts.query)
         if parts.path.startswith("/_sandbox/"):
             self._send(self._admin(app, request))
             return
