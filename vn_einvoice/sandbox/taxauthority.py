@@ -15,7 +15,7 @@ sandbox's own, ``MLoi``):
   not, then 103 accepted (the registration replaces the previous one) or not;
 * 200 (to be coded) / 203 (without code): an accepted registration of the MST covering the kind of
   invoice (with/without code, template); the seller's signature intact, made with a certificate listed
-  in the registration; the invoice's structure and totals (:func:`~vn_einvoice.xml.validate.validate_tree`);
+  in the registration (serial and issuer; with ``trusted_ca_files``, chaining to those CAs too); the invoice's structure and totals (:func:`~vn_einvoice.xml.validate.validate_tree`);
   a number (MST, template, symbol, number) never received before → 202 with ``MCCQT`` (34 upper-case
   hex: a transaction number and a code derived from the seller's data) and the CQT's signature, or 204
   (01/TB-KTDL) with the reasons; a 203 batch gets one 204 (``LTBao`` 2 valid, 3 with the invalid ones);
@@ -45,6 +45,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -63,7 +64,12 @@ from ..taxauthority.envelope import (
     peek_header,
     validate_message,
 )
-from ..taxauthority.registration import Registration, read_registration_tree, verify_registration
+from ..taxauthority.registration import (
+    CertificateAction,
+    Registration,
+    read_registration_tree,
+    verify_registration,
+)
 from ..taxauthority.replies import (
     AuthorityNotice,
     CheckResult,
@@ -142,6 +148,7 @@ class TaxAuthorityConfig:
     place: str = "Hà Nội"
     faults: list[dict] = field(default_factory=list)
     reply_faults: list[dict] = field(default_factory=list)
+    trusted_ca_files: list[str] = field(default_factory=list)  # PEM files: taxpayers' certificates must chain here
 
     @classmethod
     def from_dict(cls, data: dict) -> TaxAuthorityConfig:
@@ -199,6 +206,8 @@ class TaxAuthoritySandbox(App):
         for rule in config.faults:
             self.faults.add(rule)
         self.reply_faults: list[ReplyFault] = [ReplyFault.from_dict(r) for r in config.reply_faults]
+        self.trusted_cas: list[x509.Certificate] = [
+            c for path in config.trusted_ca_files for c in x509.load_pem_x509_certificates(Path(path).read_bytes())]
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -367,7 +376,10 @@ class TaxAuthoritySandbox(App):
         if not problems and receiver not in (TAX_AUTHORITY, TVAN_CODE):
             problems.append(Reason(R_RECEIVER, f"Mã nơi nhận {receiver} không phải Cơ quan thuế (TCT) hoặc "
                                                f"T-VAN này ({TVAN_CODE})"))
-        if not problems and record.type not in {int(t) for t in FROM_TAXPAYER - {MessageType.SUMMARY_TABLE}}:
+        if not problems and record.type == MessageType.SUMMARY_TABLE:
+            problems.append(Reason(R_TYPE, "Bảng tổng hợp dữ liệu hóa đơn (400) chưa được hệ thống thử nghiệm này "
+                                           "tiếp nhận"))
+        elif not problems and record.type not in {int(t) for t in FROM_TAXPAYER}:
             problems.append(Reason(R_TYPE, f"Thông điệp loại {record.type} không phải thông điệp người nộp thuế gửi "
                                            "đến hệ thống này (100, 200, 203, 300)"))
         self._receipt(record, header, problems)
@@ -394,7 +406,7 @@ class TaxAuthoritySandbox(App):
         except ValidationError as e:
             reasons += [Reason(R_DATA, str(p)) for p in e.problems]
         if reg is not None:
-            report = verify_registration(xml)
+            report = verify_registration(xml, trusted_certificates=self.trusted_cas or None)
             reasons += [Reason(R_SIGNATURE, f"Chữ ký số không hợp lệ: {p}") for p in report.all_problems()]
         name = reg.taxpayer_name if reg else ""
         self._notice(record, header, Form.RECEIPT, accepted=not reasons, reasons=reasons, taxpayer_name=name)
@@ -425,14 +437,16 @@ class TaxAuthoritySandbox(App):
             kind = "có mã của cơ quan thuế" if coded else "không có mã của cơ quan thuế"
             reasons.append(Reason(R_KIND, f"Hóa đơn mẫu số {template} {kind} không nằm trong loại hóa đơn đã đăng "
                                           "ký sử dụng"))
-        report = verify_invoice(etree.tostring(hdon))
+        report = verify_invoice(etree.tostring(hdon), trusted_certificates=self.trusted_cas or None)
         for problem in report.all_problems():
             reasons.append(Reason(R_SIGNATURE, f"Chữ ký số không hợp lệ: {problem}"))
         seller = report.seller
-        if reg is not None and seller is not None and seller.serial and \
-                seller.serial.upper().lstrip("0") not in reg.active_serials():
-            reasons.append(Reason(R_CERTIFICATE, f"Chứng thư số (số sê-ri {seller.serial.upper()}) chưa được đăng ký "
-                                                 "trong tờ khai 01/ĐKTĐ-HĐĐT"))
+        if reg is not None and seller is not None and seller.serial and not any(
+                c.serial.upper().lstrip("0") == seller.serial.upper().lstrip("0") and c.issuer
+                and c.issuer in (seller.issuer or "") and c.action is not CertificateAction.STOP
+                for c in reg.certificates):
+            reasons.append(Reason(R_CERTIFICATE, f"Chứng thư số (số sê-ri {seller.serial.upper()}, tổ chức cấp "
+                                                 f"{seller.issuer}) chưa được đăng ký trong tờ khai 01/ĐKTĐ-HĐĐT"))
         for problem in validate_tree(hdon):
             reasons.append(Reason(R_DATA, f"Dữ liệu hóa đơn không hợp lệ: {problem}"))
         known = self.invoices.get(key)
@@ -485,7 +499,7 @@ class TaxAuthoritySandbox(App):
                      check_result=CheckResult.INVALID_WITHOUT_CODE if invalid else CheckResult.VALID)
 
     def _error_notice(self, record: _Record, header: dict, tbao) -> None:
-        report = verify_notice(etree.tostring(tbao))
+        report = verify_notice(etree.tostring(tbao), trusted_certificates=self.trusted_cas or None)
         signature = [Reason(R_SIGNATURE, f"Chữ ký số không hợp lệ: {p}") for p in report.all_problems()]
         mst = (tbao.findtext("DLTBao/MST") or "").strip()
         refuse = self._fault("refuse", record.type, int(MessageType.ERROR_NOTICE_RESULT))

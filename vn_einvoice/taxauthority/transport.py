@@ -142,9 +142,14 @@ class Outcome:
 
     @property
     def final(self) -> Reply | None:
-        """The first reply that ends the exchange (later ones are duplicates and are ignored)."""
+        """The first reply that ends the exchange (later ones are duplicates and are ignored); for a
+        registration, a 102 saying the form was not received also ends it (no 103 follows)."""
         wanted = FINAL_REPLIES.get(self.sent_type, frozenset())
-        return next((r for r in self.replies if r.type in wanted), None)
+        found = next((r for r in self.replies if r.type in wanted), None)
+        if found is None and self.sent_type is MessageType.REGISTRATION:
+            found = next((r for r in self.replies if r.type is MessageType.REGISTRATION_RECEIPT
+                          and not r.notice().accepted), None)
+        return found
 
     @property
     def rejected_technically(self) -> bool:
