@@ -19,3 +19,5 @@ from . import einvoice_notice_line
 from . import einvoice_provider_token
 from . import einvoice_provider
 from . import einvoice_provider_field
+from . import einvoice_tax_connection
+from . import einvoice_tax_message
