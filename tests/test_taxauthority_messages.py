@@ -24,12 +24,15 @@ from vn_einvoice.taxauthority import (
     Form,
     InvoiceResult,
     MessageType,
+    Period,
     Reason,
+    SummaryTable,
     TechnicalReceipt,
     batches,
     build_message,
     build_receipt_xml,
     build_registration_xml,
+    build_summary_xml,
     code_invoice,
     coded_invoice_problems,
     make_mccqt,
@@ -37,16 +40,22 @@ from vn_einvoice.taxauthority import (
     new_message_id,
     parse_message,
     parse_registration_xml,
+    parse_summary_xml,
     read_notice,
     read_receipt,
     sign_authority_notice,
     sign_registration,
+    sign_summary,
+    summary_lines,
     validate_message,
     validate_registration_xml,
+    validate_summary_xml,
     verify_authority_signature,
     verify_registration,
+    verify_summary,
 )
 from vn_einvoice.taxauthority.envelope import peek_header
+from vn_einvoice.xml import parse_xml
 
 
 @pytest.fixture(scope="module")
@@ -319,3 +328,41 @@ def test_coded_invoice_keeps_the_sellers_data_and_is_trusted_only_with_the_ca(se
     # the seller cannot code its own invoice
     forged = code_invoice(hdon, make_mccqt(7, b"k", "x"), seller.signer, signing_time=SIGNED_AT)
     assert any("seller" in p for p in coded_invoice_problems(hdon, forged))
+
+
+# --- summary table 01/TH-HĐĐT (400) ---------------------------------------------------------------------
+
+def _table(seller, **changes) -> SummaryTable:
+    invoices = [parse_xml(seller.invoice(n, "K26TAA")) for n in (1, 2)]
+    values = dict(taxpayer_name="Công ty", tax_code=MST, number=1, period=Period.MONTH, period_value="03/2026",
+                  date=date(2026, 4, 5), lines=summary_lines(invoices))
+    values.update(changes)
+    return SummaryTable(**values)
+
+
+def test_summary_table_build_sign_parse(seller):
+    table = _table(seller)
+    assert len(table.lines) > 2  # one line per invoice and VAT rate
+    xml = build_summary_xml(table)
+    root = etree.fromstring(xml)
+    assert root.findtext("DLBTHop/TTChung/MSo") == "01/TH-HĐĐT" and root.findtext("DLBTHop/TTChung/LDau") == "1"
+    assert root.find("DLBTHop/TTChung/BSLThu") is None
+    signed = sign_summary(xml, seller.signer, signing_time=SIGNED_AT, at=SIGNED_AT)
+    assert verify_summary(signed).valid
+    assert parse_summary_xml(signed) == table
+    message = parse_message(build_message(400, [signed], sender=MST, tax_code=MST))
+    assert message.type is MessageType.SUMMARY_TABLE
+    supplement = build_summary_xml(replace(table, supplement=1))
+    assert etree.fromstring(supplement).findtext("DLBTHop/TTChung/BSLThu") == "1"
+
+
+def test_summary_table_problems(seller):
+    table = _table(seller)
+    bad_line = replace(table.lines[0], total=table.lines[0].total + 1, symbol="C26TAA")
+    with pytest.raises(ValidationError) as e:
+        build_summary_xml(replace(table, period_value="2026-03", lines=(bad_line,)))
+    text = str(e.value)
+    assert "KDLieu: '2026-03': a period of this kind is written MM/YYYY" in text
+    assert "invoices with code are not sent by summary table" in text
+    assert "(TTCThue + TgTThue)" in text
+    assert validate_summary_xml(b"<HDon/>")[0].message.startswith("the root element")

@@ -32,14 +32,20 @@ from vn_einvoice.taxauthority import (
     CheckResult,
     Form,
     MessageType,
+    Period,
+    SummaryTable,
     build_message,
     build_registration_xml,
+    build_summary_xml,
     coded_invoice_problems,
     mccqt_problems,
     sign_registration,
+    sign_summary,
+    summary_lines,
     verify_authority_signature,
 )
 from vn_einvoice.taxauthority.transport import Exchange, NoReplyYet, TvanClient
+from vn_einvoice.xml import parse_xml
 from vn_einvoice.xml.build import build_xml
 
 FAST = RetryPolicy(attempts=4, backoff=0.005, max_backoff=0.05, max_retry_after=0.05)
@@ -488,3 +494,41 @@ def test_cli_names_a_bad_setting(tmp_path):
                           "--config", str(config)], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.returncode == 2 and "unknown settings: reply_dealy" in run.stderr and "Traceback" not in run.stderr
+
+
+# --- 400 → 999, 204 --------------------------------------------------------------------------------------
+
+def _summary(seller, **changes) -> bytes:
+    invoices = [parse_xml(seller.invoice(n, "K26TAA")) for n in (1, 2)]
+    values = dict(taxpayer_name="Công ty", tax_code=MST, number=1, period=Period.MONTH, period_value="03/2026",
+                  date=SIGNED_AT.date(), lines=summary_lines(invoices))
+    values.update(changes)
+    return sign_summary(build_summary_xml(SummaryTable(**values)), seller.signer, signing_time=SIGNED_AT,
+                        at=SIGNED_AT)
+
+
+def test_summary_table_by_period_and_supplement(sandbox, seller):
+    server, app = sandbox
+    register(server, seller, with_code=False, without_code=True, full_data=False)
+
+    def send(**changes):
+        outcome = exchange(server).send(message(seller, 400, _summary(seller, **changes)))
+        assert types(outcome) == [999, 204]
+        return outcome.final.notice()
+
+    first = send()
+    assert first.accepted and first.check_result is CheckResult.VALID
+    again = send()  # the same period, first table, in a new message: refused
+    assert not again.accepted and again.check_result is CheckResult.INVALID_SUMMARY
+    assert "đã được gửi" in " ".join(again.all_reasons())
+    assert send(number=2, supplement=1).accepted
+    gap = send(number=3, supplement=3)
+    assert not gap.accepted and "không có bảng trước đó" in " ".join(gap.all_reasons())
+    assert len(app.summaries) == 2
+
+
+def test_summary_table_needs_the_registration_by_summary(sandbox, seller):
+    server, _app = sandbox
+    register(server, seller, without_code=True)  # registered to send each invoice (CDDu)
+    notice = exchange(server).send(message(seller, 400, _summary(seller))).final.notice()
+    assert not notice.accepted and "theo bảng tổng hợp" in " ".join(notice.all_reasons())

@@ -9,7 +9,7 @@ What it checks, as the CQT does (each refusal carries a reason in Vietnamese and
 sandbox's own, ``MLoi``):
 
 * every message: the envelope (:func:`~vn_einvoice.taxauthority.envelope.validate_message`), the
-  receiver (``TCT`` or this T-VAN), a message type a taxpayer sends — else a 999 with ``TTTNhan`` 1 and
+  receiver (``TCT`` or this T-VAN), a message type a taxpayer sends (100, 200, 203, 300, 400) — else a 999 with ``TTTNhan`` 1 and
   nothing more;
 * 100 (01/ĐKTĐ-HĐĐT): the form's fields, the taxpayer's signature (MST of the form) → 102 received or
   not, then 103 accepted (the registration replaces the previous one) or not;
@@ -19,6 +19,9 @@ sandbox's own, ``MLoi``):
   a number (MST, template, symbol, number) never received before → 202 with ``MCCQT`` (34 upper-case
   hex: a transaction number and a code derived from the seller's data) and the CQT's signature, or 204
   (01/TB-KTDL) with the reasons; a 203 batch gets one 204 (``LTBao`` 2 valid, 3 with the invalid ones);
+* 400 (01/TH-HĐĐT): a registration to send invoices without code by summary table, the taxpayer's
+  signature, the table's checks, a period and supplement number not sent before (a supplement follows
+  the previous one) → 204 ``LTBao`` 2 or 4;
 * 300 (04/SS-HĐĐT): the taxpayer's signature, each invoice named known to the CQT → 301 per invoice;
   a cancellation (``TCTBao`` 1) of a coded invoice cancels it here.
 
@@ -83,6 +86,7 @@ from ..taxauthority.replies import (
     seller_data,
     sign_authority_notice,
 )
+from ..taxauthority.summary import check_summary, read_summary_tree, verify_summary
 from ..xml.validate import validate_tree
 from ..xmlutil import parse_untrusted
 from .http import App, Decision, Request, Response, SandboxServer, parse_json
@@ -215,6 +219,7 @@ class TaxAuthoritySandbox(App):
             self.messages: dict[str, _Record] = {}
             self.registrations: dict[str, Registration] = {}
             self.invoices: dict[tuple[str, str, str, str], dict] = {}
+            self.summaries: dict[tuple, str] = {}  # (MST, period kind, period, supplement) -> MTDiep
             self.transactions = 0
             self.notices = 0
 
@@ -376,12 +381,9 @@ class TaxAuthoritySandbox(App):
         if not problems and receiver not in (TAX_AUTHORITY, TVAN_CODE):
             problems.append(Reason(R_RECEIVER, f"Mã nơi nhận {receiver} không phải Cơ quan thuế (TCT) hoặc "
                                                f"T-VAN này ({TVAN_CODE})"))
-        if not problems and record.type == MessageType.SUMMARY_TABLE:
-            problems.append(Reason(R_TYPE, "Bảng tổng hợp dữ liệu hóa đơn (400) chưa được hệ thống thử nghiệm này "
-                                           "tiếp nhận"))
-        elif not problems and record.type not in {int(t) for t in FROM_TAXPAYER}:
+        if not problems and record.type not in {int(t) for t in FROM_TAXPAYER}:
             problems.append(Reason(R_TYPE, f"Thông điệp loại {record.type} không phải thông điệp người nộp thuế gửi "
-                                           "đến hệ thống này (100, 200, 203, 300)"))
+                                           "đến hệ thống này (100, 200, 203, 300, 400)"))
         self._receipt(record, header, problems)
         if problems:
             return
@@ -396,6 +398,8 @@ class TaxAuthoritySandbox(App):
             self._without_code(record, header, items)
         elif mtype is MessageType.ERROR_NOTICE:
             self._error_notice(record, header, items[0])
+        elif mtype is MessageType.SUMMARY_TABLE:
+            self._summary(record, header, items[0])
 
     def _registration(self, record: _Record, header: dict, tkhai) -> None:
         xml = etree.tostring(tkhai)
@@ -527,6 +531,38 @@ class TaxAuthoritySandbox(App):
                 nature=nature))
         self._notice(record, header, Form.ERROR_NOTICE, accepted=all(r.accepted for r in results),
                      invoices=results, taxpayer_name=(tbao.findtext("DLTBao/TNNT") or "").strip())
+
+
+    def _summary(self, record: _Record, header: dict, table_el) -> None:
+        reasons: list[Reason] = []
+        table = None
+        try:
+            table = read_summary_tree(table_el)
+        except ValidationError as e:
+            reasons += [Reason(R_DATA, f"Bảng tổng hợp không hợp lệ: {p}") for p in e.problems]
+        if table is not None:
+            report = verify_summary(etree.tostring(table_el), trusted_certificates=self.trusted_cas or None)
+            reasons += [Reason(R_SIGNATURE, f"Chữ ký số không hợp lệ: {p}") for p in report.all_problems()]
+            reasons += [Reason(R_DATA, f"Bảng tổng hợp không hợp lệ: {p}") for p in check_summary(table)]
+            reg = self.registrations.get(table.tax_code)
+            if reg is None or reg.full_data or not reg.without_code:
+                reasons.append(Reason(R_KIND, f"Người nộp thuế MST {table.tax_code} chưa được chấp nhận đăng ký chuyển "
+                                              "dữ liệu hóa đơn không có mã theo bảng tổng hợp"))
+            if table.key in self.summaries:
+                reasons.append(Reason(R_DUPLICATE, f"Bảng tổng hợp kỳ {table.period_value} lần bổ sung "
+                                                   f"{table.supplement} đã được gửi (thông điệp "
+                                                   f"{self.summaries[table.key]})"))
+            elif table.supplement and table.key[:3] + (table.supplement - 1,) not in self.summaries:
+                reasons.append(Reason(R_DATA, f"Bổ sung lần {table.supplement} của kỳ {table.period_value} không có "
+                                              "bảng trước đó"))
+        refuse = self._fault("refuse", record.type, int(MessageType.DATA_CHECK_RESULT))
+        if refuse is not None:
+            reasons.append(Reason(R_REFUSED, refuse.reason))
+        if not reasons:
+            self.summaries[table.key] = record.message_id
+        self._notice(record, header, Form.DATA_CHECK, accepted=not reasons, reasons=reasons,
+                     taxpayer_name=table.taxpayer_name if table else "",
+                     check_result=CheckResult.INVALID_SUMMARY if reasons else CheckResult.VALID)
 
 
 def start(config: TaxAuthorityConfig | dict | None = None, host: str = "127.0.0.1", port: int = 0,

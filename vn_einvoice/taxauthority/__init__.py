@@ -50,6 +50,17 @@ from .replies import (
     sign_authority_notice,
     verify_authority_signature,
 )
+from .summary import (
+    Period,
+    SummaryLine,
+    SummaryTable,
+    build_summary_xml,
+    parse_summary_xml,
+    sign_summary,
+    summary_lines,
+    validate_summary_xml,
+    verify_summary,
+)
 
 __all__ = [
     "DATA_ROOT", "FINAL_REPLIES", "TAX_AUTHORITY", "AuthorityNotice", "CertificateAction", "CertificateEntry",
@@ -58,5 +69,7 @@ __all__ = [
     "build_receipt_xml", "build_registration_xml", "code_invoice", "coded_invoice_problems", "make_mccqt",
     "mccqt_problems", "new_message_id", "parse_message", "parse_registration_xml", "party_code", "read_notice",
     "read_receipt", "sign_authority_notice", "sign_registration", "validate_message", "validate_registration_xml",
-    "verify_authority_signature", "verify_registration",
+    "verify_authority_signature", "verify_registration", "Period", "SummaryLine", "SummaryTable",
+    "build_summary_xml", "parse_summary_xml", "sign_summary", "summary_lines", "validate_summary_xml",
+    "verify_summary",
 ]

@@ -5,7 +5,8 @@ Shapes (Decision 1450/1510 model classes S4 and real notices; spec_xml_qr.md §2
 tag sets of 1271's notices are [unverified] — confirm against the official PDF):
 
 * 999 ``TBao(MTDiep, MNGui, NNhan, TTTNhan 0|1, DSLDo/LDo(MLoi, MTa))`` — not signed.
-* 102 01/TB-TNĐT, 103 01/TB-ĐKĐT, 204 01/TB-KTDL, 301 01/TB-SSĐT: ``TBao/DLTBao(Id)`` (PBan, MSo, Ten,
+* 102 01/TB-TNĐT, 103 01/TB-ĐKĐT, 204 01/TB-KTDL (reasons ``LDo(MLoi, MTLoi)``), 301 01/TB-SSĐT:
+  ``TBao/DLTBao(Id)`` (PBan, MSo, Ten,
   DDanh, TCQTCTren, TCQT, TNNT, MST, …, the form's result, reasons ``DSLDo/LDo``, invoices
   ``DSHDon/HDon``), ``TBao/STBao(Id)(So, NTBao)``, ``TBao/DSCKS/CQT/Signature`` over ``DLTBao`` and
   ``STBao`` (as in a real 103 of 2022).
@@ -178,14 +179,14 @@ def _sub(parent, tag: str, value) -> etree._Element | None:
     return el
 
 
-def _reasons(parent, tag: str, reasons) -> None:
+def _reasons(parent, tag: str, reasons, text_tag: str = "MTa") -> None:
     if not reasons:
         return
     ds = etree.SubElement(parent, tag)
     for r in reasons:
         ld = etree.SubElement(ds, "LDo")
         _sub(ld, "MLoi", r.code)
-        _sub(ld, "MTa", r.text)
+        _sub(ld, text_tag, r.text)
 
 
 def build_receipt_xml(receipt: TechnicalReceipt) -> bytes:
@@ -222,7 +223,7 @@ def build_notice_tree(notice: AuthorityNotice) -> etree._Element:
         result = notice.check_result or (CheckResult.VALID if notice.accepted else CheckResult.NOT_ELIGIBLE_FOR_CODE)
         _sub(dl, "LTBao", result)
         _sub(dl, "SLuong", len(notice.invoices))
-        _reasons(dl, "DSLDo", notice.reasons)
+        _reasons(dl, "DSLDo", notice.reasons, "MTLoi")
     else:
         _sub(dl, "TGNhan", notice.received_at)
     if notice.invoices:
@@ -240,7 +241,7 @@ def build_notice_tree(notice: AuthorityNotice) -> etree._Element:
                 _sub(h, "TTTNCCQT", 1 if inv.accepted else 2)
                 _reasons(h, "DSLDKTNhan", inv.reasons)
             else:
-                _reasons(h, "DSLDo", inv.reasons)
+                _reasons(h, "DSLDo", inv.reasons, "MTLoi")
     st = etree.SubElement(root, "STBao", Id="STBao")
     _sub(st, "So", notice.number)
     _sub(st, "NTBao", notice.notice_time)
@@ -277,7 +278,7 @@ def _time(text: str, path: str) -> datetime | None:
 def _read_reasons(el) -> tuple[Reason, ...]:
     if el is None:
         return ()
-    return tuple(Reason(_text(ld, "MLoi"), _text(ld, "MTa")) for ld in el.iterfind("LDo"))
+    return tuple(Reason(_text(ld, "MLoi"), _text(ld, "MTa") or _text(ld, "MTLoi")) for ld in el.iterfind("LDo"))
 
 
 def read_receipt(root) -> TechnicalReceipt:
