@@ -9,6 +9,7 @@ from . import res_config_settings
 from . import einvoice_move_correction
 from . import einvoice_move_provider
 from . import einvoice_move_report
+from . import einvoice_move_tax_authority
 from . import account_move
 from . import account_move_line
 from . import account_move_send

@@ -11,6 +11,7 @@ from odoo.tests import Form, new_test_user, tagged
 from vn_einvoice.sandbox.http import SandboxServer
 from vn_einvoice.sandbox.taxauthority import ReplyFault, TaxAuthoritySandbox
 from vn_einvoice.sandbox.testca import make_test_ca
+from vn_einvoice.signing import verify_invoice
 
 from .common import SELLER_MST, EinvoiceCommon
 
@@ -168,3 +169,116 @@ class TestTaxAuthority(EinvoiceCommon):
                              'l10n_vn_einvoice.group_l10n_vn_einvoice_user', company_id=self.company.id)
         with self.assertRaises(UserError):
             connection.with_user(user).action_register()
+
+
+@tagged('post_install_l10n', 'post_install', '-at_install')
+class TestIssueWithCode(EinvoiceCommon):
+    """A locally signed invoice of a C… series goes to the tax authority (200) and is issued when coded (202)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = TaxAuthoritySandbox()
+        cls.server = SandboxServer(cls.sandbox).start()
+        cls.addClassCleanup(cls.server.stop)
+        cls.company.write({'l10n_vn_einvoice_tax_office_code': '79100',
+                           'l10n_vn_einvoice_tax_office_name': 'Thuế cơ sở 1 Thành phố Hồ Chí Minh'})
+        cls.connection = cls.env['l10n_vn_einvoice.tax.connection'].sudo().create({
+            'name': 'T-VAN sandbox', 'company_id': cls.company.id, 'url': cls.server.url, 'username': 'demo',
+            'password': 'demo', 'contact_name': 'Nguyễn Văn An', 'place': 'Thành phố Hồ Chí Minh',
+            'authority_ca': cls.sandbox.identity.ca_pem.decode(), 'wait_seconds': 5, 'poll_interval': 0.05,
+            'read_timeout': 3,
+        })
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.reset()
+        self.sandbox.faults.clear()
+        self.sandbox.reply_faults.clear()
+        self.connection.action_register()  # the sandbox forgot it: registered again (a change, 103 accepted)
+        self.assertEqual(self.connection.registration_state, 'accepted')
+
+    def test_issued_only_when_coded(self):
+        move = self.make_invoice()
+        self.issue(move)
+        self.assertEqual((move.l10n_vn_einvoice_state, move.l10n_vn_einvoice_cqt_state), ('USING', 'coded'))
+        code = move.l10n_vn_einvoice_authority_code
+        self.assertRegex(code, r'^[0-9A-F]{34}$')
+        xml = self.xml_of(move)
+        self.assertIn(f'>{code}</MCCQT>'.encode(), xml)
+        with self.signer.sudo()._open_signer() as signer:
+            anchors = [self.sandbox.identity.ca.certificate, *signer.chain]
+        self.assertEqual(verify_invoice(xml, trusted_certificates=anchors).verdict, 'valid')
+        self.assertEqual(verify_invoice(xml, trusted_certificates=signer.chain).trust, 'untrusted')
+        self.assertEqual([(m.direction, m.message_type) for m in move.l10n_vn_einvoice_tax_message_ids.sorted('id')],
+                         [('out', '200'), ('in', '999'), ('in', '202')])
+        [record] = self.sandbox.snapshot()['invoices']
+        self.assertEqual((record['SHDon'], record['MCCQT']), (str(move.l10n_vn_einvoice_number), code))
+
+    def test_refused_then_corrected_keeps_its_number(self):
+        self.sandbox.reply_faults.append(ReplyFault('refuse', message='200', times=1, reason='Sai thông tin người mua'))
+        move = self.make_invoice()
+        self.issue(move)
+        number = move.l10n_vn_einvoice_number
+        self.assertTrue(number)
+        self.assertEqual((move.l10n_vn_einvoice_state, move.l10n_vn_einvoice_cqt_state), ('CREATED', 'refused'))
+        self.assertIn('Sai thông tin người mua', move.l10n_vn_einvoice_error)
+        self.assertFalse(move.l10n_vn_einvoice_xml_id)
+        self.assertEqual(self.sandbox.invoices, {})
+        # corrected (reset to draft, changed, posted) and issued again: the same number, coded
+        move.button_draft()
+        move.invoice_line_ids[0].price_unit = 1_600_000
+        move.action_post()
+        self.issue(move)
+        self.assertEqual((move.l10n_vn_einvoice_state, move.l10n_vn_einvoice_cqt_state), ('USING', 'coded'))
+        self.assertEqual(move.l10n_vn_einvoice_number, number)
+        self.assertEqual(self.series.next_number, number + 1)
+        self.assertEqual(len(move.l10n_vn_einvoice_tax_message_ids.filtered(lambda m: m.message_type == '200')), 2)
+
+    def test_waiting_invoice_is_frozen_then_fetched(self):
+        self.sandbox.reply_faults.append(ReplyFault('late', message='200', reply='202', seconds=1.0))
+        self.connection.wait_seconds = 0.2
+        move = self.make_invoice()
+        action = self.issue(move)
+        self.assertIn('waiting for the tax authority', action['params']['message'])
+        self.assertEqual((move.l10n_vn_einvoice_state, move.l10n_vn_einvoice_cqt_state), ('CREATED', 'waiting'))
+        with self.assertRaises(UserError):
+            move.button_draft()
+        with self.assertRaises(UserError):
+            self.issue(move)  # not sent a second time
+        self.assertIn('waits for its code', '\n'.join(move._l10n_vn_einvoice_check()))
+        with self.assertRaises(UserError):
+            move.invoice_line_ids[0].price_unit = 1
+        time.sleep(1.1)
+        move.action_l10n_vn_einvoice_cqt_check()
+        self.assertEqual((move.l10n_vn_einvoice_state, move.l10n_vn_einvoice_cqt_state), ('USING', 'coded'))
+        self.assertEqual(self.sandbox.transactions, 1)
+
+    def test_scheduled_action_follows_waiting_invoices(self):
+        self.sandbox.reply_faults.append(ReplyFault('late', message='200', reply='202', seconds=0.5))
+        self.connection.wait_seconds = 0.1
+        move = self.make_invoice()
+        self.issue(move)
+        self.assertEqual(move.l10n_vn_einvoice_cqt_state, 'waiting')
+        time.sleep(0.6)
+        self.env['account.move']._cron_l10n_vn_einvoice_cqt()
+        self.assertEqual(move.l10n_vn_einvoice_cqt_state, 'coded')
+
+    def test_crash_between_send_and_answer_codes_once(self):
+        self.sandbox.faults.add(kind='commit_drop', op='send', times=1)
+        move = self.make_invoice()
+        with self.assertLogs('vn_einvoice.taxauthority', 'WARNING'):
+            self.issue(move)
+        self.assertEqual(move.l10n_vn_einvoice_cqt_state, 'coded')
+        self.assertEqual(self.sandbox.transactions, 1)
+        self.assertEqual(len([m for m in self.sandbox.messages.values() if m.type == 200]), 1)
+
+    def test_registration_must_be_accepted_first(self):
+        self.connection.sudo().registration_state = 'refused'
+        move = self.make_invoice()
+        next_number = self.series.next_number
+        self.issue(move)
+        self.assertIn('registration 01/ĐKTĐ-HĐĐT of the company must be accepted first', move.l10n_vn_einvoice_error)
+        self.assertFalse(move.l10n_vn_einvoice_number)
+        self.assertEqual(self.series.next_number, next_number)
+        self.assertFalse([m for m in self.sandbox.messages.values() if m.type == 200])
