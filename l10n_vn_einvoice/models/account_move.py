@@ -550,7 +550,12 @@ class AccountMove(models.Model):
         # invoices with the tax authority's code: sent now (their message is stored), issued when coded
         submitted = issued.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
         if submitted:
-            submitted._l10n_vn_einvoice_cqt_exchange(commit=commit)
+            can_commit = commit or self._l10n_vn_einvoice_provider_can_commit()
+            if can_commit:
+                # the number and the message 200 are safe before it leaves: whatever happens next, the very
+                # same message is looked up and sent again, never a second one
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            submitted._l10n_vn_einvoice_cqt_exchange(commit=can_commit)
             issued -= submitted.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED')
             failed |= submitted.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'refused')
         return issued, failed

@@ -282,3 +282,21 @@ class TestIssueWithCode(EinvoiceCommon):
         self.assertFalse(move.l10n_vn_einvoice_number)
         self.assertEqual(self.series.next_number, next_number)
         self.assertFalse([m for m in self.sandbox.messages.values() if m.type == 200])
+
+    def test_printed_invoice_shows_the_code(self):
+        move = self.make_invoice()
+        self.issue(move)
+        content, _kind = self.env['ir.actions.report']._render_qweb_html('account.account_invoices', move.ids)
+        self.assertIn(move.l10n_vn_einvoice_authority_code, content.decode())
+        self.assertIn('Mã của cơ quan thuế', content.decode())
+
+    def test_no_mail_before_the_code(self):
+        self.sandbox.reply_faults.append(ReplyFault('late', message='200', reply='202', seconds=30))
+        self.connection.wait_seconds = 0.1
+        move = self.make_invoice()
+        wizard = self.env['account.move.send.wizard'].with_context(
+            active_model='account.move', active_ids=move.ids).create({'sending_methods': ['email']})
+        with self.assertRaisesRegex(UserError, 'it is mailed once coded'):
+            wizard.action_send_and_print()
+        self.assertFalse(self.env['mail.message'].search([
+            ('model', '=', 'account.move'), ('res_id', '=', move.id), ('message_type', '=', 'comment')]))
