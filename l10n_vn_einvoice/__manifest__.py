@@ -41,6 +41,8 @@
         'security/l10n_vn_einvoice_provider_security.xml',
         'data/einvoice_provider_data.xml',
         'views/einvoice_provider_views.xml',
+        'security/l10n_vn_einvoice_tax_security.xml',
+        'views/einvoice_tax_views.xml',
     ],
     'demo': [
         'demo/demo_company.xml',

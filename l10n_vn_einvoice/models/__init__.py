@@ -12,6 +12,7 @@ from . import einvoice_move_sending
 from . import einvoice_move_correction
 from . import einvoice_move_provider
 from . import einvoice_move_report
+from . import einvoice_move_tax_authority
 from . import account_move
 from . import account_move_line
 from . import account_move_send
@@ -23,3 +24,5 @@ from . import einvoice_provider_token
 from . import einvoice_provider
 from . import einvoice_provider_field
 from . import einvoice_provider_difference
+from . import einvoice_tax_connection
+from . import einvoice_tax_message

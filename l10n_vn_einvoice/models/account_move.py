@@ -59,7 +59,7 @@ class AccountMove(models.Model):
     _name = 'account.move'
     _inherit = ['account.move', 'l10n_vn_einvoice.move.correction', 'l10n_vn_einvoice.move.provider',
                 'l10n_vn_einvoice.move.report', 'l10n_vn_einvoice.move.approval',
-                'l10n_vn_einvoice.move.sending']
+                'l10n_vn_einvoice.move.sending', 'l10n_vn_einvoice.move.tax.authority']
 
     l10n_vn_einvoice_applicable = fields.Boolean(compute='_compute_l10n_vn_einvoice_applicable')
     l10n_vn_einvoice_series_id = fields.Many2one(
@@ -196,6 +196,7 @@ class AccountMove(models.Model):
 
     def button_draft(self):
         self._l10n_vn_einvoice_check_not_pending()
+        self._l10n_vn_einvoice_check_not_waiting()
         issued = self.filtered(lambda m: m._l10n_vn_einvoice_is_issued())
         if issued:
             raise UserError(_(
@@ -208,6 +209,7 @@ class AccountMove(models.Model):
 
     def button_cancel(self):
         self._l10n_vn_einvoice_check_not_pending()
+        self._l10n_vn_einvoice_check_not_waiting()
         issued = self.filtered(lambda m: m._l10n_vn_einvoice_is_issued())
         if issued:
             raise UserError(_('E-invoice %s is issued and cannot be cancelled from here: use the adjustment or '
@@ -273,6 +275,9 @@ class AccountMove(models.Model):
             errors += series._check_issue_date(self.invoice_date)
             if series.issuing_mode == 'local' and not (series.signer_id or company.l10n_vn_einvoice_signer_id):
                 errors.append(_('No signer: set one on series %s or in the settings.', series.name))
+            errors += self._l10n_vn_einvoice_cqt_check(series)
+        if self.l10n_vn_einvoice_cqt_state == 'waiting':
+            errors.append(_('This e-invoice was sent to the tax authority and waits for its code: it is not sent twice.'))
         if not company.vat:
             errors.append(_('The tax code (MST) of company %s is missing.', company.name))
         else:
@@ -518,10 +523,22 @@ class AccountMove(models.Model):
     def action_l10n_vn_einvoice_issue(self):
         """Issue the selected prepared e-invoices (form button, list action, Send & Print, cron)."""
         self._l10n_vn_einvoice_check_access()
-        moves = self.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED')
+        moves = self.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED' and m.l10n_vn_einvoice_cqt_state != 'waiting')
         if not moves:
             raise UserError(_('None of the selected invoices is waiting to be issued.'))
         issued, failed = moves._l10n_vn_einvoice_issue_batch()
+        waiting = moves.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
+        if waiting:
+            return {
+                'type': 'ir.actions.client', 'tag': 'display_notification',
+                'params': {
+                    'type': 'warning', 'sticky': True, 'title': _('E-invoices'),
+                    'message': _('%(issued)s issued, %(failed)s not issued, %(waiting)s waiting for the tax '
+                                 'authority\'s code (button "Check the tax authority").', issued=len(issued),
+                                 failed=len(failed), waiting=len(waiting)),
+                    'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'},
+                },
+            }
         if len(moves) == 1 and failed:
             return {
                 'type': 'ir.actions.client', 'tag': 'display_notification',
@@ -548,6 +565,17 @@ class AccountMove(models.Model):
         if providers:
             more_issued, more_failed = providers._l10n_vn_einvoice_provider_issue(batch=batch)
             issued, failed = issued | more_issued, failed | more_failed
+        # invoices with the tax authority's code: sent now (their message is stored), issued when coded
+        submitted = issued.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
+        if submitted:
+            can_commit = commit or self._l10n_vn_einvoice_provider_can_commit()
+            if can_commit:
+                # the number and the message 200 are safe before it leaves: whatever happens next, the very
+                # same message is looked up and sent again, never a second one
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            submitted._l10n_vn_einvoice_cqt_exchange(commit=can_commit)
+            issued -= submitted.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED')
+            failed |= submitted.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'refused')
         return issued, failed
 
     def _l10n_vn_einvoice_issue_each(self, commit=False):
@@ -591,9 +619,19 @@ class AccountMove(models.Model):
         return ISSUERS[series.issuing_mode](self, series, run)
 
     def _l10n_vn_einvoice_issue_local(self, series):
-        """Number, build, sign with the company's own key, verify."""
-        number = series._allocate_number(self.invoice_date)
+        """Number, build, sign with the company's own key, verify; an invoice coded by the tax authority is
+        then sent for its code (issued when the code comes back)."""
+        connection = self._l10n_vn_einvoice_cqt_connection(series)
+        if connection is not None and self.l10n_vn_einvoice_cqt_state == 'refused' and self.l10n_vn_einvoice_number:
+            number = self.l10n_vn_einvoice_number  # refused by the tax authority, which never recorded it: kept
+        else:
+            number = series._allocate_number(self.invoice_date)
         vals, signed, filename, signed_by = self._l10n_vn_einvoice_sign_local(series, number, fields.Datetime.now())
+        if connection is not None:
+            if (taken := self._l10n_vn_einvoice_number_taken(number)):
+                raise UserError(_('Number %(number)s of series %(series)s is already used by invoice %(other)s.',
+                                  number=number, series=series.name, other=taken.name))
+            return self._l10n_vn_einvoice_cqt_submit(connection, signed, vals)
         return self._l10n_vn_einvoice_mark_issued(vals, signed, filename, signed_by=signed_by)
 
     def _l10n_vn_einvoice_sign_local(self, series, number, now):
@@ -630,6 +668,7 @@ class AccountMove(models.Model):
             for start in range(0, len(ordered), ISSUE_CHUNK):
                 chunk = self.browse(ordered[start:start + ISSUE_CHUNK].ids)  # prefetch this chunk only
                 together = chunk.filtered(lambda m: m.move_type == 'out_invoice' and not m.l10n_vn_einvoice_relation
+                                          and m._l10n_vn_einvoice_cqt_connection(m.l10n_vn_einvoice_series_id) is None
                                           and not m._l10n_vn_einvoice_check())
                 if together:
                     try:
@@ -796,6 +835,7 @@ class AccountMove(models.Model):
         remain (ir.cron's batch protocol). Invoices waiting for approval are not issued (nor retried): they
         wait for their approver."""
         domain = [('l10n_vn_einvoice_state', '=', 'CREATED'), ('state', '=', 'posted'),
+                  ('l10n_vn_einvoice_cqt_state', '!=', 'waiting'),
                   ('company_id.l10n_vn_einvoice_auto_issue', '=', True),
                   *self._l10n_vn_einvoice_no_approval_needed_domain()]
         moves = self.search(domain, limit=batch_size, order='invoice_date, id')

@@ -18,7 +18,9 @@ class AccountMoveLine(models.Model):
         help='On an adjustment invoice: what this line adjusts on the original invoice.')
 
     def _l10n_vn_einvoice_refuse_change(self, moves):
-        issued = moves.filtered(lambda m: m.l10n_vn_einvoice_number or m._l10n_vn_einvoice_is_issued())
+        # a number refused by the tax authority is only reserved: the invoice is corrected, then issued under it
+        issued = moves.filtered(lambda m: m._l10n_vn_einvoice_is_issued() or (
+            m.l10n_vn_einvoice_number and m.l10n_vn_einvoice_cqt_state != 'refused'))
         if issued and not self.env.context.get('l10n_vn_einvoice_internal'):
             raise UserError(_(
                 'E-invoice %s is issued: its lines (description, quantity, unit price, taxes, amounts) must stay '

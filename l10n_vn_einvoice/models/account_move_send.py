@@ -6,7 +6,7 @@ class AccountMoveSend(models.AbstractModel):
 
     @api.model
     def _is_l10n_vn_einvoice_applicable(self, move):
-        return (move.l10n_vn_einvoice_state == 'CREATED'
+        return (move.l10n_vn_einvoice_state == 'CREATED' and move.l10n_vn_einvoice_cqt_state != 'waiting'
                 and move.l10n_vn_einvoice_series_id.issuing_mode in ('local', 'provider'))
 
     def _get_all_extra_edis(self) -> dict:
@@ -39,6 +39,13 @@ class AccountMoveSend(models.AbstractModel):
             invoices_data[invoice]['error'] = {
                 'error_title': _('The e-invoice was not issued'),
                 'errors': (invoice.l10n_vn_einvoice_error or '').splitlines(),
+            }
+        for invoice in to_issue.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting'):
+            # not an e-invoice until the tax authority codes it: no mail to the buyer before
+            invoices_data[invoice]['error'] = {
+                'error_title': _('Waiting for the tax authority'),
+                'errors': [_('E-invoice %s was sent to the tax authority for its code; it is mailed once coded.',
+                             invoice.l10n_vn_einvoice_name)],
             }
 
     @api.model

@@ -174,6 +174,11 @@ class L10nVnEinvoiceMoveCorrection(models.AbstractModel):
             move.with_context(l10n_vn_einvoice_internal=True).write({
                 'l10n_vn_einvoice_state': state.value, 'l10n_vn_einvoice_sign_status': sign.value,
                 'l10n_vn_einvoice_error': False})
+            if move.l10n_vn_einvoice_number:  # refused by the tax authority: its number stays reserved
+                move.message_post(body=_('The e-invoice refused by the tax authority is being corrected: it keeps number '
+                                         '%s, under which it is issued again once posted.',
+                                         move.l10n_vn_einvoice_number))
+                continue
             move.message_post(body=_('The prepared e-invoice was deleted: it was never issued, so no number was used. '
                                      'Posting the invoice again prepares a new one.'))
         self.env['l10n_vn_einvoice.event']._log('deleted', self, message=_('Prepared e-invoice deleted before issue.'))

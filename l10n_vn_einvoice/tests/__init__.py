@@ -18,3 +18,4 @@ from . import test_event_log
 from . import test_management_reports
 from . import test_sending
 from . import test_alerts
+from . import test_tax_authority

@@ -103,9 +103,60 @@ def _vnpt(args):
     return _serve(server, "VNPT Invoice sandbox (SOAP)", lines, config.faults)
 
 
-SANDBOXES = {"viettel": (_viettel, "Viettel SInvoice (seed 001), HTTP Basic and token login"),
-             "portal": (_portal, "the generic e-invoice portal API of seed 002 (apikey/sessionkey)"),
-             "vnpt": (_vnpt, "VNPT Invoice, SOAP on VNPT's TT78 WSDLs")}
+def _tax_authority(args):
+    from ..sandbox.http import ADMIN_HEADER, SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
+    from ..sandbox.taxauthority import (  # noqa: PLC0415 - CLI start-up: lxml, crypto and the simulator
+        API,
+        DEMO_PASSWORD,
+        DEMO_USER,
+        TVAN_CODE,
+        TaxAuthorityConfig,
+        TaxAuthoritySandbox,
+        load_config,
+    )
+
+    try:
+        config = load_config(args.config) if args.config else TaxAuthorityConfig()
+    except (ValueError, TypeError) as e:
+        print(f"error: {args.config}: {e}", file=sys.stderr)
+        return 2
+    app = TaxAuthoritySandbox(config)
+    server = SandboxServer(app, args.host, args.port, admin=not args.no_admin)
+    if args.ca_file:
+        with open(args.ca_file, "wb") as f:
+            f.write(app.identity.ca_pem)
+    print(f"Tax authority (CQT) behind a T-VAN, sandbox (never for real invoices) at {server.url}")
+    print(f"  send a TDiep:      POST {server.url}{API}/messages (application/xml, HTTP Basic)")
+    print(f"  its replies:       GET  {server.url}{API}/messages/<MTDiep>/replies")
+    print(f"  receiver code:     TCT (or this T-VAN, {TVAN_CODE})")
+    if any(u.get("username") == DEMO_USER for u in config.users):
+        print(f"  demo credentials:  user {DEMO_USER!r}, password {DEMO_PASSWORD!r}")
+    print(f"  its CQT signs with a test 'CỤC THUẾ' certificate; trust its CA to verify: GET {server.url}{API}/ca.pem"
+          + (f" (written to {args.ca_file})" if args.ca_file else ""))
+    if server.admin_token:
+        print(f"  faults: POST {server.url}/_sandbox/faults and /_sandbox/reply-faults")
+        print(f"  control endpoints (/_sandbox/…) want the header {ADMIN_HEADER}: {server.admin_token}")
+    else:
+        print("  control endpoints (/_sandbox/…) off")
+    if not ipaddress.ip_address(server.host).is_loopback:
+        print(f"warning: listening on {server.host}, not loopback: other machines can reach this sandbox",
+              file=sys.stderr)
+    print("Ctrl-C to stop.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+SANDBOXES = {
+    "viettel": (_viettel, "Viettel SInvoice (seed 001), HTTP Basic and token login"),
+    "portal": (_portal, "the generic e-invoice portal API of seed 002 (apikey/sessionkey)"),
+    "vnpt": (_vnpt, "VNPT Invoice, SOAP on VNPT's TT78 WSDLs"),
+    "tax-authority": (_tax_authority, "the tax authority (CQT) behind a T-VAN: TDiep messages 100/200/203/300 "
+                                      "and their replies"),
+}
+DEFAULT_PORTS = {"viettel": 8443, "portal": 8443, "vnpt": 8443, "tax-authority": 8460}
 
 
 def register(sub) -> None:
@@ -115,9 +166,15 @@ def register(sub) -> None:
     for name, (run, help_text) in SANDBOXES.items():
         sp = providers.add_parser(name, help=help_text)
         sp.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-        sp.add_argument("--port", type=int, default=8443, help="port (default 8443; 0 for a free one)")
-        sp.add_argument("--config", help="JSON settings: users, templates, faults, duplicate_uuid, cancel, …")
-        sp.add_argument("--state", help="keep the invoices in this JSON file across restarts")
+        port = DEFAULT_PORTS[name]
+        sp.add_argument("--port", type=int, default=port, help=f"port (default {port}; 0 for a free one)")
+        if name == "tax-authority":
+            sp.add_argument("--config", help="JSON settings: users, reply_delay, final_delay, accept_registrations, "
+                                             "faults, reply_faults, office, …")
+            sp.add_argument("--ca-file", help="write the sandbox CA's certificate (PEM) here, to trust its CQT")
+        else:
+            sp.add_argument("--config", help="JSON settings: users, templates, faults, duplicate_uuid, cancel, …")
+            sp.add_argument("--state", help="keep the invoices in this JSON file across restarts")
         sp.add_argument("--no-admin", action="store_true",
                         help="turn the control endpoints (/_sandbox/faults, stats, state, reset) off")
         sp.set_defaults(func=run)

@@ -1,0 +1,210 @@
+"""Issuing "with code": a locally signed invoice of a C… series is sent to the tax authority (message 200)
+and becomes an e-invoice only when the tax authority returns it coded (202: ``MCCQT`` and its signature).
+
+When the company has an active connection to the tax authority, issuing an invoice of a coded series
+numbers, builds and signs it as usual, then stores the message 200 (in the message log, before it
+leaves) and marks the invoice "waiting for the tax authority": it stays *prepared* (its number
+reserved), no mail leaves. The message is then sent (the same bytes, the same MTDiep, whatever happens:
+looked up before any resend) and its replies followed — at once, by the "Check the tax authority"
+button, or by the scheduled action. A 202 is checked (the invoice data are those sent, every signature
+valid, the tax authority's trusted when its CA is set) and replaces the stored XML: the invoice is
+issued with its code. A 204 leaves the invoice prepared with the tax authority's reasons; once
+corrected, it is issued again under the same number (the tax authority never recorded it).
+"""
+
+import base64
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import html_escape
+
+from vn_einvoice import signing
+from vn_einvoice.errors import EInvoiceError
+from vn_einvoice.providers import ProviderError, ProviderUnknownOutcome
+from vn_einvoice.taxauthority import MessageType, build_message, coded_invoice_problems, parse_message
+from vn_einvoice.taxauthority.transport import NoReplyYet
+
+_logger = logging.getLogger(__name__)
+
+CQT_STATES = [
+    ('waiting', 'Waiting for the tax authority'),
+    ('coded', 'Coded by the tax authority'),
+    ('refused', 'Refused by the tax authority'),
+]
+
+
+class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
+    """Fields and helpers of issuing with the tax authority's code on ``account.move``. It overrides
+    nothing: ``account.move``'s issuing entry points call these helpers."""
+
+    _name = 'l10n_vn_einvoice.move.tax.authority'
+    _description = 'E-invoices coded by the tax authority (invoice feature)'
+
+    l10n_vn_einvoice_cqt_state = fields.Selection(CQT_STATES, string='Tax authority', readonly=True, copy=False,
+                                                  index='btree_not_null')
+    l10n_vn_einvoice_cqt_message = fields.Char(string='Message to the tax authority (MTDiep)', readonly=True,
+                                               copy=False)
+    l10n_vn_einvoice_tax_message_ids = fields.One2many('l10n_vn_einvoice.tax.message', 'move_id',
+                                                       string='Tax authority messages')
+
+    # ------------------------------------------------------------------
+    # Which invoices, and may they go
+    # ------------------------------------------------------------------
+
+    def _l10n_vn_einvoice_cqt_connection(self, series):
+        """The company's connection when an invoice of ``series`` is coded by the tax authority, else None."""
+        self.ensure_one()
+        if series.issuing_mode != 'local' or not series.is_coded:
+            return None
+        return self.env['l10n_vn_einvoice.tax.connection'].sudo().search(
+            [('company_id', '=', self.company_id.id), ('active', '=', True)], limit=1) or None
+
+    def _l10n_vn_einvoice_cqt_check(self, series):
+        """Problems that prevent sending an invoice of ``series`` for coding (translated)."""
+        connection = self._l10n_vn_einvoice_cqt_connection(series)
+        if connection is None:
+            return []
+        if connection.registration_state != 'accepted':
+            return [_('Series %(series)s is coded by the tax authority: the registration 01/ĐKTĐ-HĐĐT of the company '
+                      'must be accepted first (connection %(connection)s: %(state)s).', series=series.name,
+                      connection=connection.name,
+                      state=dict(connection._fields['registration_state']._description_selection(self.env))[
+                          connection.registration_state])]
+        if not connection.with_code:
+            return [_('The registration of the company does not cover invoices with code (series %s).', series.name)]
+        return []
+
+    def _l10n_vn_einvoice_check_not_waiting(self):
+        waiting = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
+        if waiting:
+            raise UserError(_('Invoice %s is waiting for the tax authority\'s code: it cannot be changed until the '
+                              'tax authority answers (button "Check the tax authority").', waiting[0].display_name))
+
+    # ------------------------------------------------------------------
+    # Sending and following
+    # ------------------------------------------------------------------
+
+    def _l10n_vn_einvoice_cqt_submit(self, connection, signed, vals):
+        """Record the signed invoice as message 200 (kept before it leaves) and the invoice as waiting."""
+        self.ensure_one()
+        try:
+            raw = build_message(MessageType.INVOICE_FOR_CODE, [signed], sender=connection._sender_code(),
+                                receiver=connection.receiver_code, tax_code=self.company_id.vat)
+        except EInvoiceError as e:
+            raise UserError(_('The message to the tax authority cannot be made: %s', connection._error_text(e))) \
+                from None
+        sent = connection._log_sent(raw, move=self)
+        self.with_context(l10n_vn_einvoice_internal=True).write({
+            **vals, 'l10n_vn_einvoice_cqt_state': 'waiting', 'l10n_vn_einvoice_cqt_message': sent.message_id,
+            'l10n_vn_einvoice_error': False,
+        })
+        self.message_post(body=_('E-invoice %(name)s signed and sent to the tax authority for its code (message '
+                                 '%(message)s).', name=self.l10n_vn_einvoice_name, message=sent.message_id))
+
+    def _l10n_vn_einvoice_cqt_sent(self):
+        self.ensure_one()
+        return self.env['l10n_vn_einvoice.tax.message'].sudo().search([
+            ('message_id', '=', self.l10n_vn_einvoice_cqt_message), ('direction', '=', 'out')], limit=1)
+
+    def _l10n_vn_einvoice_cqt_exchange(self, commit=False, wait=True):
+        """Send (or look up) the waiting invoices' messages and apply the replies, invoice by invoice."""
+        for move in self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting'):
+            move = move.with_prefetch()
+            sent = move._l10n_vn_einvoice_cqt_sent()
+            connection = sent.connection_id
+            if not sent or not connection:
+                continue
+            raw = base64.b64decode(sent.with_context(bin_size=False).xml)
+            try:
+                with connection._client() as client:
+                    if client.status(sent.message_id) is None:
+                        client.send(raw)  # never arrived (or first time): these very bytes
+                    exchange = connection._exchange(client, wait=wait)
+                    outcome = exchange.wait(sent.message_id, MessageType.INVOICE_FOR_CODE) if wait else \
+                        exchange.poll(sent.message_id, MessageType.INVOICE_FOR_CODE)
+            except NoReplyYet:
+                continue
+            except ProviderUnknownOutcome as e:
+                _logger.info('invoice %s: message %s: %s', move.id, sent.message_id, e)
+                continue
+            except ProviderError as e:
+                move.with_context(l10n_vn_einvoice_internal=True).write(
+                    {'l10n_vn_einvoice_error': connection._error_text(e)})
+                continue
+            move._l10n_vn_einvoice_cqt_apply(connection, sent, outcome)
+            if commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit  # one invoice per transaction (scheduled action)
+
+    def _l10n_vn_einvoice_cqt_apply(self, connection, sent, outcome):
+        """Record the replies; a 202 issues the invoice with its code, a 204 (or a 999 error) refuses it."""
+        self.ensure_one()
+        logged = connection._log_replies(outcome, move=self)
+        final = outcome.final
+        if final is None and outcome.rejected_technically:
+            final = outcome.receipt
+        if final is None:
+            return
+        record = logged.get(final.message_id)
+        if final.type is MessageType.CODED_INVOICE:
+            self._l10n_vn_einvoice_cqt_coded(connection, sent, final, record)
+        else:
+            reasons = (record.reasons if record else '') or (record.summary if record else '')
+            self.with_context(l10n_vn_einvoice_internal=True).write({
+                'l10n_vn_einvoice_cqt_state': 'refused',
+                'l10n_vn_einvoice_error': _('The tax authority refused to code the e-invoice: %s', reasons),
+            })
+            self.message_post(body=_('The tax authority refused to code e-invoice %(name)s: %(reasons)s. Correct the '
+                                     'invoice and issue it again: it keeps its number.',
+                                     name=self.l10n_vn_einvoice_name, reasons=html_escape(reasons)))
+
+    def _l10n_vn_einvoice_cqt_coded(self, connection, sent, reply, record):
+        coded = reply.coded_invoice()
+        sent_hdon = parse_message(base64.b64decode(sent.with_context(bin_size=False).xml)).item_bytes()[0]
+        problems = coded_invoice_problems(sent_hdon, coded)
+        anchors = connection._trusted_certificates()
+        report = signing.verify_invoice(coded, trusted_certificates=anchors or None)
+        authority = [s for s in report.signatures if s.role == 'authority']
+        if anchors and not all(s.trusted for s in authority):
+            problems.append(_('the tax authority\'s signature does not chain to the tax authority CA of connection '
+                              '%s', connection.name))
+        if problems:
+            if record:
+                record.write({'result': 'refused', 'reasons': '\n'.join(problems)})
+            self.with_context(l10n_vn_einvoice_internal=True).write({
+                'l10n_vn_einvoice_error': _('The coded e-invoice returned cannot be accepted: %s', '; '.join(problems))})
+            return
+        series = self.l10n_vn_einvoice_series_id
+        filename = (f'{self.company_id.vat}_{series.name.replace("/", "-")}_{self.l10n_vn_einvoice_number:08d}'
+                    '.xml')
+        self._l10n_vn_einvoice_mark_issued({
+            'l10n_vn_einvoice_authority_code': report.mccqt, 'l10n_vn_einvoice_cqt_state': 'coded',
+        }, coded, filename, signed_by=report.seller.subject if report.seller else None)
+
+    # ------------------------------------------------------------------
+    # Buttons and scheduled action
+    # ------------------------------------------------------------------
+
+    def action_l10n_vn_einvoice_cqt_check(self):
+        """Send again if it never arrived, and read the tax authority's replies."""
+        self._l10n_vn_einvoice_check_access()
+        waiting = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
+        if not waiting:
+            raise UserError(_('None of these invoices is waiting for the tax authority.'))
+        waiting._l10n_vn_einvoice_cqt_exchange()
+        still = waiting.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
+        return {
+            'type': 'ir.actions.client', 'tag': 'display_notification',
+            'params': {'type': 'warning' if still else 'success', 'title': _('Tax authority'),
+                       'message': _('%(coded)s coded, %(refused)s refused, %(waiting)s still waiting.',
+                                    coded=len(waiting.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'coded')),
+                                    refused=len(waiting.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'refused')),
+                                    waiting=len(still)),
+                       'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'}},
+        }
+
+    @api.model
+    def _cron_l10n_vn_einvoice_cqt(self, batch_size=200):
+        moves = self.search([('l10n_vn_einvoice_cqt_state', '=', 'waiting')], limit=batch_size,
+                            order='invoice_date, id')
+        moves._l10n_vn_einvoice_cqt_exchange(commit=self._can_commit(), wait=False)
