@@ -411,7 +411,10 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
             'provider', self, provider_id=account.id, channel=account.provider,
             message=_('%(provider)s issued %(number)s.', provider=account.name, number=result.invoice_no),
             request=masked({'operation': 'issue', 'transaction_uuid': result.transaction_uuid,
-                            'template': vals['l10n_vn_einvoice_provider_template'], 'symbol': series.symbol}),
+                            'template': vals['l10n_vn_einvoice_provider_template'], 'symbol': series.symbol,
+                            **({'issue_date': document.issue_date, 'buyer_tax_code': document.buyer.tax_code,
+                                'lines': len(document.lines), 'total': document.totals.total,
+                                'related': document.related and document.related.relation.value} if document else {})}),
             response=masked(result.raw, [result.reservation_code]))  # the buyer's lookup code stays secret
         attachment = self._l10n_vn_einvoice_mark_issued(vals, None, None)
         series._l10n_vn_einvoice_provider_counter(number, self.invoice_date)

@@ -50,6 +50,7 @@ class TestApproval(SendCommon):
         move = self.prepared_by(self.clerk)
         self.assertTrue(move.l10n_vn_einvoice_needs_approval)
         self.assertIn(move, self.env['account.move'].search([('l10n_vn_einvoice_needs_approval', '=', True)]))
+        self.assertNotIn(move, self.env['account.move'].search([('l10n_vn_einvoice_needs_approval', '=', False)]))
         result = move.with_user(self.clerk).action_l10n_vn_einvoice_issue()
         self.assertEqual(result['params']['type'], 'danger')
         self.assertIn('not approved yet', result['params']['message'])
@@ -60,6 +61,7 @@ class TestApproval(SendCommon):
         self.assertEqual(move.l10n_vn_einvoice_approved_by_id, self.approver)
         self.assertFalse(move.l10n_vn_einvoice_needs_approval)
         self.assertNotIn(move, self.env['account.move'].search([('l10n_vn_einvoice_needs_approval', '=', True)]))
+        self.assertIn(move, self.env['account.move'].search([('l10n_vn_einvoice_needs_approval', '!=', True)]))
         move.with_user(self.clerk).action_l10n_vn_einvoice_issue()
         self.assert_issued(move, [1])
         with self.assertRaisesRegex(UserError, 'not waiting'):

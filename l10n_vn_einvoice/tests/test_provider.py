@@ -211,6 +211,8 @@ class TestProvider(EinvoiceCommon):
         self.assertEqual(len(row), 1)
         self.assertEqual(row.provider_id, self.account)
         self.assertIn(move.l10n_vn_einvoice_transaction_uuid, row.request)
+        self.assertIn('"total": "3300000"', row.request)
+        self.assertIn(self.partner_a.vat, row.request)
         self.assertTrue(row.response)
         self.assertIn(move.l10n_vn_einvoice_provider_invoice_no, row.response)
         self.assertNotIn(move.l10n_vn_einvoice_lookup_code, row.response, 'the lookup code is masked')
