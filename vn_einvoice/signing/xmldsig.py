@@ -969,7 +969,7 @@ def verify_invoice(xml_bytes: bytes | str, *, at: datetime | None = None,
     # one invoice, read where it is signed: no second HDon/DLHDon/MCCQT/DSCKS hidden anywhere, and the QR
     # code (outside the signed data) says what the signed data says
     report.problems += [f"{p.path}: {p.message}" for p in single_element_problems(root)]
-    report.problems += [f"{p.path}: {p.message}" for p in qr_code_problems(hdon)]
+    report.problems += [f"{p.path}: {p.message}" for p in qr_code_problems(hdon) if p.is_error]
     dlhdon = _child(hdon, "DLHDon")
     if dlhdon is not None:
         report.seller_tax_code = normalize_tax_code(_text(dlhdon, "NDHDon", "NBan", "MST")) or None
