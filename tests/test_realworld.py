@@ -7,22 +7,31 @@ ones (re-indented after signing by whoever stored them) are refused with the rea
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from factories import SELLER, goods, make_invoice
+from lxml import etree
+from tools import validity_around
 
 from vn_einvoice.document import ExtraField
+from vn_einvoice.sandbox.testca import make_seller_certificate, make_test_ca, p12_bytes
+from vn_einvoice.signing import Pkcs12Signer
+from vn_einvoice.signing.xmldsig import add_signature, verify_invoice
 from vn_einvoice.xml import build_xml, parse_xml, validate_xml
-from vn_einvoice.xml.envelope import envelope_problems, invoice_of
+from vn_einvoice.xml.envelope import LEGACY_NS, envelope_problems, invoice_of
 from vn_einvoice.xml.validate import regime_of
 from vn_einvoice.xmlutil import parse_untrusted
 
 ROOT = Path(__file__).resolve().parent.parent
+DS = "http://www.w3.org/2000/09/xmldsig#"
 CORPUS = Path(__file__).parent / "data" / "realworld"
 ALL = sorted(p.name for p in CORPUS.glob("*.xml"))
 BROKEN = [n for n in ALL if n.startswith("broken_")]
@@ -187,3 +196,177 @@ def test_validate_cli_names_the_regime():
                               capture_output=True, text=True, cwd=ROOT, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         assert done.stdout.startswith(f"{CORPUS / name}: valid") and regime in done.stdout
+
+
+# --- verify: each signature on its own, overall verdict ---------------------------------------------
+
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+SIGNED_AT = datetime(2026, 3, 15, 2, 0, tzinfo=timezone.utc)  # 09:00 in Việt Nam
+
+
+def cli(*argv) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vn_einvoice.cli", *map(str, argv)], capture_output=True,
+                          text=True, cwd=ROOT, check=False)
+
+
+@pytest.mark.parametrize("name", GENUINE)
+def test_genuine_invoices_have_intact_signatures(name):
+    report = verify_invoice(data(name))
+    assert report.valid and report.verdict == "intact_unverified", report.all_problems()
+    assert all(s.verdict == "valid" for s in report.signatures)
+    roles = [s.role for s in report.signatures]
+    assert roles[0] == "seller" and set(roles) <= {"seller", "authority"}
+    if report.mccqt:
+        assert roles == ["seller", "authority"] and report.mccqt_covered
+        authority = report.signatures[1]
+        assert authority.names_tax_authority and authority.algorithm == "rsa-sha256"
+        assert authority.subject.startswith(("CN=CỤC THUẾ", "CN=TỔNG CỤC THUẾ"))
+
+
+def test_the_dotnet_reading_of_the_enveloped_transform_on_the_object_reference():
+    """Viettel puts the enveloped-signature transform on the Reference to the Object inside the Signature
+    (.NET SignedXml). Read literally, that would digest nothing; .NET removes the Signature only when it
+    lies inside the referenced data, so the Object is digested whole. The real digests prove it."""
+    for name in ("viettel_k23tac_1390239.xml", "viettel_c22taa_3499.xml"):  # Viettel SInvoice, 2023
+        report = verify_invoice(data(name))
+        ref = next(r for r in report.seller.references if r.target.endswith("/Object"))
+        assert ref.transforms == [ENVELOPED] and ref.valid
+        digest = re.search(rb'<Reference URI="' + ref.uri.encode() + rb'">.*?<DigestValue>([^<]+)<', data(name),
+                           re.S).group(1)
+        assert base64.b64decode(digest) != hashlib.sha1(b"").digest()  # not the digest of an emptied Object
+
+
+RECOVERABLE = {"broken_tdiep202_p0104128565.xml", "broken_vnpt_c25tth_190508.xml", "broken_vnpt_c25tth_192637.xml",
+               "broken_vnpt_k25tek_5082_tabs.xml", "broken_viettel_test_k21egt_1.xml"}
+
+
+@pytest.mark.parametrize("name", BROKEN + LEGACY)
+def test_broken_invoices_are_refused_with_the_reason(name):
+    report = verify_invoice(data(name))
+    assert not report.valid and report.verdict == "invalid"
+    problems = report.all_problems()
+    assert any("digest mismatch: the referenced content was changed after signing" in p for p in problems)
+    assert report.reindented is (name in RECOVERABLE)
+    if name in RECOVERABLE:
+        assert any("re-indented after signing: the digest matches once the whitespace between elements is "
+                   "removed" in p for p in problems)
+    done = cli("verify", CORPUS / name)
+    assert done.returncode == 1 and done.stdout.startswith(f"{CORPUS / name}: INVALID")
+
+
+def _without_cqt_signature(name: str) -> bytes:
+    tree = etree.fromstring(data(name))
+    cqt = tree.find("DSCKS/CQT")
+    cqt.getparent().remove(cqt)
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+def test_a_stored_copy_without_the_tax_authority_signature_is_not_called_forged(tmp_path):
+    """Derived from a genuine invoice: its CQT signature removed (what some archives keep)."""
+    copy = _without_cqt_signature("bkav_c25tac_00001131.xml")
+    report = verify_invoice(copy)
+    assert (report.valid, report.verdict, report.mccqt_covered) == (False, "code_not_signed", False)
+    assert [(s.role, s.verdict) for s in report.signatures] == [("seller", "valid")]
+    path = tmp_path / "copy.xml"
+    path.write_bytes(copy)
+    done = cli("verify", path)
+    assert done.returncode == 3 and "the MCCQT is NOT signed by the tax authority" in done.stdout.splitlines()[0]
+    # a tax authority signature that is there but does not hold is forged or broken: invalid
+    altered = data("bkav_c25tac_00001131.xml").replace(b">00C7EE0D4F11334999AC3115F2CEABE364<",
+                                                      b">00C7EE0D4F11334999AC3115F2CEABE365<")
+    report = verify_invoice(altered)
+    assert report.verdict == "invalid" and report.signatures[1].verdict == "invalid"
+    assert report.signatures[0].verdict == "valid"
+
+
+def _envelope(hdon: bytes, mltdiep: str, sender: str, receiver: str, mst: str, dlieu_id: str = "") -> bytes:
+    head = (f"<TDiep><TTChung><PBan>2.1.0</PBan><MNGui>{sender}</MNGui><MNNhan>{receiver}</MNNhan>"
+            f"<MLTDiep>{mltdiep}</MLTDiep><MTDiep>{sender}{'0123456789ABCDEF' * 2}</MTDiep><MST>{mst}</MST>"
+            f"<SLuong>1</SLuong></TTChung><DLieu{f' Id={chr(34)}{dlieu_id}{chr(34)}' if dlieu_id else ''}>")
+    body = re.sub(rb"^<\?xml[^>]*\?>", b"", hdon)
+    return head.encode() + body + b"</DLieu></TDiep>"
+
+
+def test_a_genuine_invoice_in_a_message_200():
+    """Derived: the genuine bytes of an HDon inside a TDiep 200 header written by the test."""
+    message = _envelope(data("bkav_c25tac_00001122.xml"), "200", "V0101360697", "TCT", "2700952079")
+    report = verify_invoice(message)
+    assert (report.kind, report.message_type, report.verdict) == ("TDiep", "200", "intact_unverified")
+    assert errors(validate_xml(message)) == []
+
+
+@pytest.fixture(scope="module")
+def ca():
+    return make_test_ca(**validity_around(SIGNED_AT))
+
+
+def _signer(ca, mst: str, name: str) -> Pkcs12Signer:
+    key, cert = make_seller_certificate(ca, mst, name, **validity_around(SIGNED_AT))
+    return Pkcs12Signer(p12_bytes(key, cert, [ca.certificate], "x"), "x")
+
+
+CASH_CODE = "M1-26-ABCDE-00000000123"
+
+
+def _cash_register_message(signer, *, mst=SELLER.tax_code) -> bytes:
+    """A message 206 signed with the test CA (no real one was found): a cash-register invoice (symbol
+    C26MAA), its code generated by the register, the message's data signed by the taxpayer (CKSNNT)."""
+    invoice = make_invoice([goods()], symbol="C26MAA")
+    hdon = etree.fromstring(build_xml(invoice))
+    code = etree.Element("MCCQT")
+    code.text = CASH_CODE
+    hdon.find("DLHDon").addnext(code)
+    tdiep = etree.fromstring(_envelope(etree.tostring(hdon), "206", "V0100109106", "TCT", mst, dlieu_id="DLieu"))
+    cksnnt = etree.SubElement(tdiep, "CKSNNT")
+    add_signature(cksnnt, signer, [tdiep.find("DLieu")], enveloped=False, signing_time=SIGNED_AT,
+                  signature_id="NNT", object_id="SigningTime-NNT")
+    return etree.tostring(tdiep, xml_declaration=True, encoding="UTF-8")
+
+
+def test_a_cash_register_message_206(ca, tmp_path):
+    message = _cash_register_message(_signer(ca, SELLER.tax_code, SELLER.name))
+    report = verify_invoice(message)
+    assert (report.valid, report.verdict, report.cash_register, report.mccqt) == (True, "cash_register", True, CASH_CODE)
+    assert [(s.role, s.verdict, s.covers) for s in report.signatures] == [
+        ("taxpayer", "valid", ["TDiep/DLieu", "TDiep/CKSNNT/Signature/Object"])]
+    assert errors(validate_xml(message)) == []
+    path = tmp_path / "206.xml"
+    path.write_bytes(message)
+    ca_pem = tmp_path / "ca.pem"
+    ca_pem.write_bytes(ca.pem)
+    done = cli("verify", path)
+    assert done.returncode == 3 and "cash-register invoice" in done.stdout.splitlines()[0]
+    assert "taxpayer signature TDiep/CKSNNT/Signature Id=NNT: valid" in done.stdout
+    assert cli("verify", path, "--trusted-ca", ca_pem).returncode == 0
+    # the data changed after the taxpayer signed: invalid
+    altered = verify_invoice(message.replace(b"<ThTien>100000</ThTien>", b"<ThTien>100001</ThTien>", 1))
+    assert altered.verdict == "invalid" and altered.signatures[0].verdict == "invalid"
+    # signed by someone else than the seller
+    other = verify_invoice(_cash_register_message(_signer(ca, "0100109106", "KHÁC")))
+    assert other.verdict == "invalid"
+    assert "the certificate's MST (0100109106) is not the seller's MST" in other.signatures[0].problems[0]
+
+
+def test_a_pre_2022_invoice_is_read_verified_and_printed(ca, tmp_path):
+    """The real one was re-indented after signing (refused above). The same invoice, signed again with
+    the test CA as its seller would have, verifies; changed, it does not."""
+    done = cli("show", CORPUS / "legacy_inv_01blp0_0334407.xml")
+    assert done.returncode == 0, done.stderr
+    assert "template 01BLP0-001, series VT-24E, number 0334407, issued 2025-06-09" in done.stdout
+    assert "total before VAT 500 000, VAT 0, total 500 000 VND" in done.stdout
+    root = etree.fromstring(data("legacy_inv_01blp0_0334407.xml"), etree.XMLParser(remove_blank_text=True))
+    root.remove(root.find(f"{{{DS}}}Signature"))
+    invoice_data = root.find(f"{{{LEGACY_NS}}}invoiceData")
+    add_signature(root, _signer(ca, "0201184942", "CẢNG VỤ ĐƯỜNG THỦY NỘI ĐỊA HẢI PHÒNG"), [invoice_data],
+                  signing_time=SIGNED_AT, signature_id="seller", object_id="SigningTime")
+    resigned = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    report = verify_invoice(resigned)
+    assert (report.kind, report.valid, report.verdict, report.symbol) == ("legacy", True, "intact_unverified", "VT-24E")
+    assert report.seller.covers[0] == "invoice/invoiceData"
+    assert errors(validate_xml(resigned)) == []
+    changed = verify_invoice(resigned.replace(b"500000</inv:totalAmountWithVAT>", b"600000</inv:totalAmountWithVAT>"))
+    assert changed.verdict == "invalid"
+    path = tmp_path / "legacy.xml"
+    path.write_bytes(resigned)
+    done = cli("verify", path)
+    assert done.returncode == 3 and "pre-2022 invoice (inv:invoice, invoicexml/v1)" in done.stdout

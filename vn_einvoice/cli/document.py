@@ -84,6 +84,18 @@ def cmd_validate(args) -> int:
     return 1 if errors else 0
 
 
+def cmd_show(args) -> int:
+    from ..xml.summary import document_summary  # noqa: PLC0415 - CLI start-up: lxml, only for show
+    from ..xml.validate import regime_of  # noqa: PLC0415 - CLI start-up: lxml, only for show
+    from ..xmlutil import parse_untrusted  # noqa: PLC0415 - CLI start-up: lxml, only for show
+
+    root = parse_untrusted(Path(args.file).read_bytes()).getroot()
+    print(f"{args.file}: {regime_of(root)}")
+    for line in document_summary(root):
+        print(line)
+    return 0
+
+
 def cmd_qr(args) -> int:
     from ..qr import invoice_qr_payload, parse_invoice_qr, qr_png, qr_svg  # noqa: PLC0415 - CLI start-up: qrcode and Pillow, only for qr
     from ..xml import parse_xml  # noqa: PLC0415 - CLI start-up: lxml, only for qr
@@ -140,6 +152,13 @@ def register(sub) -> None:
     p.add_argument("--lenient-order", action="store_true", help="do not warn about elements out of the decision's order")
     p.add_argument("--draft", action="store_true", help="accept an invoice without a number")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("show", help="print an invoice as text: HDon, TDiep carrying one, or pre-2022 inv:invoice",
+                       description="Print the regime and a summary of an e-invoice file (identity, parties, "
+                       "lines, totals), including the pre-2022 inv:invoice format a company keeps for ten years. "
+                       "Run verify for its signatures and validate for its conformity.")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("qr", help="print (and render) the QR payload of an HDon XML file",
                        description="Print the invoice QR payload (DLQRCode, or computed) on the last line.")
