@@ -24,7 +24,7 @@ from tools import validity_around
 from vn_einvoice.document import ExtraField
 from vn_einvoice.sandbox.testca import make_seller_certificate, make_test_ca, p12_bytes
 from vn_einvoice.signing import Pkcs12Signer
-from vn_einvoice.signing.xmldsig import add_signature, verify_invoice
+from vn_einvoice.signing.xmldsig import add_signature, sign_invoice, verify_invoice
 from vn_einvoice.xml import build_xml, parse_xml, validate_xml
 from vn_einvoice.xml.envelope import LEGACY_NS, envelope_problems, invoice_of
 from vn_einvoice.xml.validate import regime_of
@@ -125,6 +125,13 @@ def test_our_own_output_has_no_warning():
     ]
     for invoice in invoices:
         assert validate_xml(build_xml(invoice)) == []
+
+
+def test_our_own_signed_output_has_no_warning(ca):
+    signed = sign_invoice(build_xml(make_invoice([goods()])), _signer(ca, SELLER.tax_code, SELLER.name),
+                          signing_time=SIGNED_AT)
+    assert validate_xml(signed) == []
+    assert verify_invoice(signed).warnings == []
 
 
 def test_errors_still_refuse_what_the_tax_authority_refuses():
@@ -370,3 +377,15 @@ def test_a_pre_2022_invoice_is_read_verified_and_printed(ca, tmp_path):
     path.write_bytes(resigned)
     done = cli("verify", path)
     assert done.returncode == 3 and "pre-2022 invoice (inv:invoice, invoicexml/v1)" in done.stdout
+
+
+def test_qr_of_a_message_and_of_a_producer_payload():
+    done = cli("qr", CORPUS / "tdiep202_p0101162173_anh.xml")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == ("seller 0400530770, template 1, symbol C23TAK, number 3, date 22/02/2023, "
+                                           "total 19569000")
+    # EasyInvoice writes its own payload in DLQRCode: the decision's one is computed from the signed data
+    done = cli("qr", CORPUS / "easyinvoice_c23taa_38.xml")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("DLQRCode is not the decision's invoice QR")
+    assert "symbol C23TAA, number 38, date 08/01/2023, total 2868065" in done.stdout
