@@ -389,3 +389,22 @@ def test_qr_of_a_message_and_of_a_producer_payload():
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("DLQRCode is not the decision's invoice QR")
     assert "symbol C23TAA, number 38, date 08/01/2023, total 2868065" in done.stdout
+
+
+def test_the_symptoms_of_the_issue_are_warnings():
+    """Orders real producers use (issue 12): seller and buyer contact fields, TTHDLQuan after TTKhac,
+    DLQRCode after MCCQT — warnings, and the same invoice in the tables' order has none."""
+    seller = replace(SELLER, phone="02838000000", email="ketoan@example.vn", extra=(ExtraField("MaCN", "HCM"),))
+    xml = build_xml(make_invoice([goods()], seller=seller, extra=(ExtraField("MaHopDong", "HD01"),)))
+    tree = etree.fromstring(xml)
+    nban = tree.find("DLHDon/NDHDon/NBan")
+    nban.insert(0, nban.find("DCTDTu"))  # contact fields first
+    nban.insert(0, nban.find("SDThoai"))
+    tt = tree.find("DLHDon/TTChung")
+    tt.insert(0, tt.find("TTKhac"))  # TTKhac before the rest (VNPT)
+    shuffled = etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+    problems = validate_xml(shuffled)
+    assert errors(problems) == []
+    assert "HDon/DLHDon/NDHDon/NBan/Ten: is out of order: Ten must come before DCTDTu" in warnings(problems)
+    assert "HDon/DLHDon/TTChung/PBan: is out of order: PBan must come before TTKhac" in warnings(problems)
+    assert validate_xml(shuffled, strict_order=False) == []
