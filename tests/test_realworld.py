@@ -54,7 +54,7 @@ def warnings(problems) -> list[str]:
 
 def test_the_corpus_is_what_sources_md_says():
     sources = (CORPUS / "SOURCES.md").read_text(encoding="utf-8")
-    listed = re.findall(r"^\| (\S+\.xml) \|", sources, re.M)
+    listed = re.findall(r"^\| (\S+\.xml) \| [\w.-]+/[\w.-]+ \|", sources, re.M)  # file | owner/repository
     assert sorted(listed) == ALL
     assert len(ALL) >= 20 and len(GENUINE) == 19 and len(BROKEN) == 10 and len(LEGACY) == 1
     producers = {m for m in re.findall(r"\| (BKAV|Viettel|VNPT|MISA|SoftDreams \(EasyInvoice\)|provider MST \d+) \|",
@@ -408,3 +408,14 @@ def test_the_symptoms_of_the_issue_are_warnings():
     assert "HDon/DLHDon/NDHDon/NBan/Ten: is out of order: Ten must come before DCTDTu" in warnings(problems)
     assert "HDon/DLHDon/TTChung/PBan: is out of order: PBan must come before TTKhac" in warnings(problems)
     assert validate_xml(shuffled, strict_order=False) == []
+
+
+def test_the_files_are_the_published_bytes():
+    """Each file's git blob id is the one SOURCES.md lists (that of the blob at the repository, path and
+    commit named there, taken with ``git show``): nothing was re-encoded or re-indented here."""
+    sources = (CORPUS / "SOURCES.md").read_text(encoding="utf-8")
+    blobs = dict(re.findall(r"^\| (\S+\.xml) \| ([0-9a-f]{40}) \|$", sources, re.M))
+    assert sorted(blobs) == ALL
+    for name in ALL:
+        raw = data(name)
+        assert hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest() == blobs[name], name
