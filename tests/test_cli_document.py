@@ -183,21 +183,24 @@ def test_build_from_sinvoice(tmp_path, capsys):
 
 # --- validate ------------------------------------------------------------------------------------
 
+REGIME_210 = "Decree 123/2020 and Circular 78/2021 (now 32/2025): XML of Decisions 1450/1510/1271, PBan 2.1.0"
+
 
 def test_validate_valid_file(tmp_path, capsys):
     out_xml = tmp_path / "ok.xml"
     assert run(capsys, "build", EXAMPLE, "--number", 1, "-o", out_xml)[0] == 0
-    assert run(capsys, "validate", out_xml) == (0, f"{out_xml}: valid\n", "")
+    assert run(capsys, "validate", out_xml) == (0, f"{out_xml}: valid\n  regime: {REGIME_210}\n", "")
 
 
 def test_validate_lists_the_problems_with_their_paths(capsys):
     code, out, err = run(capsys, "validate", SAMPLE)
     assert code == 1
     assert out == (
-        f"{SAMPLE}: 3 problem(s)\n"
-        "  - HDon/DLHDon/NDHDon/NBan/MST: tax code (MST) '0312345678' is not valid: its check digit is wrong\n"
-        "  - HDon/DLHDon/NDHDon/NMua/MST: tax code (MST) '0109876543' is not valid: its check digit is wrong\n"
-        f"  - {TT}/MSTTCGP: tax code (MST) '0312345678' is not valid: its check digit is wrong\n"
+        f"{SAMPLE}: INVALID, 3 error(s), 0 warning(s)\n"
+        f"  regime: {REGIME_210}\n"
+        "  - error: HDon/DLHDon/NDHDon/NBan/MST: tax code (MST) '0312345678' is not valid: its check digit is wrong\n"
+        "  - error: HDon/DLHDon/NDHDon/NMua/MST: tax code (MST) '0109876543' is not valid: its check digit is wrong\n"
+        f"  - error: {TT}/MSTTCGP: tax code (MST) '0312345678' is not valid: its check digit is wrong\n"
     )
 
 
@@ -210,9 +213,14 @@ def test_validate_lenient_order_and_draft(tmp_path, capsys):
     bad.write_bytes(data)
     code, out, _ = run(capsys, "validate", bad)
     assert code == 1
-    assert out.splitlines()[1:] == [f"  - {TT}/DVTTe: is out of order: DVTTe must come before HTTToan",
-                                    f"  - {TT}/SHDon: invoice number is missing"]
-    assert run(capsys, "validate", bad, "--lenient-order", "--draft")[:2] == (0, f"{bad}: valid\n")
+    # the order is a warning (real producers use other orders, the tax authority accepts them)
+    assert out.splitlines()[2:] == [f"  - error: {TT}/SHDon: invoice number is missing",
+                                    f"  - warning: {TT}/DVTTe: is out of order: DVTTe must come before HTTToan"]
+    assert run(capsys, "validate", bad, "--draft")[:2] == (0, f"{bad}: valid (0 error(s), 1 warning(s))\n"
+                                                              f"  regime: {REGIME_210}\n  - warning: {TT}/DVTTe: is out "
+                                                              "of order: DVTTe must come before HTTToan\n")
+    assert run(capsys, "validate", bad, "--lenient-order", "--draft")[:2] == (
+        0, f"{bad}: valid\n  regime: {REGIME_210}\n")
 
 
 def test_validate_refuses_doctype(tmp_path, capsys):
@@ -220,7 +228,8 @@ def test_validate_refuses_doctype(tmp_path, capsys):
     bad.write_text('<?xml version="1.0"?><!DOCTYPE HDon [<!ENTITY x "y">]><HDon/>', encoding="utf-8")
     code, out, _ = run(capsys, "validate", bad)
     assert code == 1
-    assert out == f"{bad}: 1 problem(s)\n  - XML files with a DOCTYPE are refused (entity expansion is not allowed)\n"
+    assert out == (f"{bad}: INVALID, 1 error(s)\n"
+                   "  - error: XML files with a DOCTYPE are refused (entity expansion is not allowed)\n")
 
 
 # --- qr ------------------------------------------------------------------------------------------

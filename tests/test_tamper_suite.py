@@ -356,9 +356,6 @@ def _qr_edits(doc):
         t = _tree(doc)
         t.find("DLQRCode").text = payload[:pos] + _other_char(payload[pos]) + payload[pos + 1:]
         yield f"DLQRCode char {pos}", _out(t)
-    t = _tree(doc)
-    t.find("DLQRCode").text = ""
-    yield "DLQRCode emptied", _out(t)
 
 
 def _forged_signature_edits(doc, world: World):
@@ -412,11 +409,19 @@ def mutations(world: World):
 
 
 def _refused(world: World, xml: bytes) -> tuple[bool, str]:
+    """Refused: unreadable, or any verdict but "valid" (``code_not_signed`` says that the tax authority's
+    code is not signed by it: not valid either). A DLQRCode edited out of the decision's QR format (a TLV that
+    no longer parses, or without its invoice block) carries no invoice data a scanner would read: the verdict
+    may stay "valid" but verify must warn that the QR is not the decision's (real producers write other
+    payloads there, issue 12); a QR still in the format that disagrees with the signed data is refused."""
     try:
         report = world.verify(xml)
     except ValidationError as e:
         return True, f"unreadable: {e}"
-    return report.verdict == "invalid", "; ".join(report.all_problems()) or report.verdict
+    if report.verdict == "valid" and any(w.startswith("HDon/DLQRCode: not the decision's invoice QR")
+                                         for w in report.warnings):
+        return True, "; ".join(report.warnings)
+    return report.verdict != "valid", "; ".join(report.all_problems()) or report.verdict
 
 
 def test_every_mutation_is_refused(world):
@@ -460,6 +465,8 @@ BENIGN = {
     # finds DLHDon, DLQRCode, MCCQT and DSCKS by name; real producers differ in it (validate warns)
     "DLQRCode before DLHDon": lambda d: _moved(d, "DLQRCode", before="DLHDon"),
     "MCCQT after DSCKS": lambda d: _moved(d, "MCCQT", after="DSCKS"),
+    # DLQRCode is optional and outside the signed data: empty, it says nothing a scanner could be misled by
+    "DLQRCode emptied": lambda d: re.sub(rb"<DLQRCode>[^<]*</DLQRCode>", b"<DLQRCode></DLQRCode>", d),
     # the buyer's signature is optional and nobody else's signature covers it: without it the file is the
     # one the seller and the tax authority signed (the report then lists no buyer signature)
     "buyer's signature removed": lambda d: _without(d, "DSCKS/NMua/*"),

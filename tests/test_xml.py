@@ -391,9 +391,11 @@ def test_version_2_0_1_has_no_hdcttchinh():
     assert parse_xml(xml) == inv
     with_it = xml.replace(b"<DVTTe>", b"<HDCTTChinh>0</HDCTTChinh><DVTTe>")
     assert problems_of(with_it) == [f"{TT}/HDCTTChinh: does not exist in version 2.0.1"]
-    # and 2.1.0 needs it
+    # 2.1.0 has it; real 2.1.0 invoices accepted by the tax authority omit it: a warning, read as 0
     without = build_xml(make_invoice([goods()])).replace(b"<HDCTTChinh>0</HDCTTChinh>", b"")
-    assert problems_of(without) == [f"{TT}/HDCTTChinh: mandatory element is missing"]
+    [absent] = validate_xml(without)
+    assert (absent.path, absent.level) == (f"{TT}/HDCTTChinh", "warning")
+    assert "read as 0" in absent.message and not parse_xml(without).financial_leasing
 
 
 def test_2_1_0_only_fields_are_refused_in_2_0_1_with_a_clear_message():
@@ -696,7 +698,8 @@ def test_namespace_on_hdon_children_is_refused(xml):
     bad = xml.replace("<DLHDon ", '<x:DLHDon xmlns:x="urn:x" ').replace("</DLHDon>", "</x:DLHDon>")
     assert problems_of(bad) == ["HDon/DLHDon: elements of HDon have no namespace"]
     assert problems_of(xml.replace("<HDon>", '<HDon xmlns="urn:x">')) == [
-        "{urn:x}HDon: the root element must be HDon (without namespace)"]
+        "{urn:x}HDon: the root element must be HDon (without namespace), a TDiep carrying one, or a pre-2022 "
+        "inv:invoice"]
     # a namespace declaration that no element uses is harmless
     assert problems_of(xml.replace("<HDon>", '<HDon xmlns:ds="http://www.w3.org/2000/09/xmldsig#">')) == []
 
@@ -719,7 +722,8 @@ def test_more_than_2_mb_is_refused(xml):
 
 def test_not_xml_and_wrong_root():
     assert problems_of(b"not xml")[0].startswith("not a well-formed XML file")
-    assert problems_of(b"<Invoice/>") == ["Invoice: the root element must be HDon (without namespace)"]
+    assert problems_of(b"<Invoice/>") == ["Invoice: the root element must be HDon (without namespace), a TDiep "
+                                          "carrying one, or a pre-2022 inv:invoice"]
     with pytest.raises(ValidationError) as e:
         parse_xml(b"<Invoice/>")
     assert e.value.problems == (Problem("Invoice", "the root element is 'Invoice', expected 'HDon'"),)

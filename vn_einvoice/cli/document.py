@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..codes import to_decimal
-from ..errors import Problem, ValidationError
+from ..errors import EInvoiceError, Problem, ValidationError
 from ..words import amount_in_words
 
 VIETTEL_TAX_CODE = "0100109106"  # MSTTCGP of invoices issued through Viettel SInvoice
@@ -63,16 +63,36 @@ def cmd_build(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from ..xml import validate_xml  # noqa: PLC0415 - CLI start-up: lxml, only for validate
+    from ..xml.validate import regime_of, validate_tree  # noqa: PLC0415 - CLI start-up: lxml, only for validate
+    from ..xmlutil import parse_untrusted  # noqa: PLC0415 - CLI start-up: lxml, only for validate
 
-    problems = validate_xml(Path(args.file).read_bytes(), strict_order=not args.lenient_order,
-                            require_number=not args.draft)
-    if problems:
-        print(f"{args.file}: {len(problems)} problem(s)")
-        for p in problems:
-            print(f"  - {p}")
+    try:
+        root = parse_untrusted(Path(args.file).read_bytes()).getroot()
+    except ValidationError as e:  # not XML, DOCTYPE, too big: named, exit 1 as any invalid file
+        print(f"{args.file}: INVALID, {len(e.problems)} error(s)")
+        for p in e.problems:
+            print(f"  - error: {p}")
         return 1
-    print(f"{args.file}: valid")
+    problems = validate_tree(root, strict_order=not args.lenient_order, require_number=not args.draft)
+    errors = [p for p in problems if p.is_error]
+    warnings = [p for p in problems if not p.is_error]
+    counts = f"{len(errors)} error(s), {len(warnings)} warning(s)"
+    print(f"{args.file}: {'INVALID, ' + counts if errors else 'valid' + (f' ({counts})' if warnings else '')}")
+    print(f"  regime: {regime_of(root)}")
+    for p in (*errors, *warnings):
+        print(f"  - {p.level}: {p}")
+    return 1 if errors else 0
+
+
+def cmd_show(args) -> int:
+    from ..xml.summary import document_summary  # noqa: PLC0415 - CLI start-up: lxml, only for show
+    from ..xml.validate import regime_of  # noqa: PLC0415 - CLI start-up: lxml, only for show
+    from ..xmlutil import parse_untrusted  # noqa: PLC0415 - CLI start-up: lxml, only for show
+
+    root = parse_untrusted(Path(args.file).read_bytes()).getroot()
+    print(f"{args.file}: {regime_of(root)}")
+    for line in document_summary(root):
+        print(line)
     return 0
 
 
@@ -82,7 +102,12 @@ def cmd_qr(args) -> int:
 
     invoice = parse_xml(Path(args.file).read_bytes())
     payload = invoice.qr_payload or invoice_qr_payload(invoice)
-    info = parse_invoice_qr(payload)
+    try:
+        info = parse_invoice_qr(payload)
+    except EInvoiceError:  # a producer's own payload (lookup link, bank QR): the decision's one is computed
+        print(f"DLQRCode is not the decision's invoice QR ({payload[:60]}); computed from the invoice:")
+        payload = invoice_qr_payload(invoice)
+        info = parse_invoice_qr(payload)
     print(f"seller {info.seller_tax_code_display}, template {info.template}, symbol {info.symbol}, "
           f"number {info.number}, date {info.issue_date:%d/%m/%Y}, total {info.total}")
     if args.png:
@@ -117,13 +142,23 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output XML file, or - for standard output")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("validate", help="validate an HDon XML file",
-                       description="Check an HDon XML file: structure, formats, codes, tax codes, totals. "
-                       "Exit 0 when valid, 1 with the problems and their element paths otherwise.")
+    p = sub.add_parser("validate", help="validate an HDon, a TDiep carrying one, or a pre-2022 inv:invoice",
+                       description="Check an e-invoice file as the tax authority does: structure, formats, "
+                       "codes, tax codes, totals; for a TDiep message also its header. Errors are what the "
+                       "tax authority would refuse; warnings are differences of order or style real producers "
+                       "have and the tax authority accepts. Prints the regime the file belongs to. Exit 0 "
+                       "without errors (warnings allowed), 1 with the errors and their element paths.")
     p.add_argument("file")
-    p.add_argument("--lenient-order", action="store_true", help="accept elements out of the decision's order")
+    p.add_argument("--lenient-order", action="store_true", help="do not warn about elements out of the decision's order")
     p.add_argument("--draft", action="store_true", help="accept an invoice without a number")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("show", help="print an invoice as text: HDon, TDiep carrying one, or pre-2022 inv:invoice",
+                       description="Print the regime and a summary of an e-invoice file (identity, parties, "
+                       "lines, totals), including the pre-2022 inv:invoice format a company keeps for ten years. "
+                       "Run verify for its signatures and validate for its conformity.")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("qr", help="print (and render) the QR payload of an HDon XML file",
                        description="Print the invoice QR payload (DLQRCode, or computed) on the last line.")

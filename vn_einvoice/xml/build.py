@@ -9,7 +9,7 @@ from lxml import etree
 
 from ..codes import template_title
 from ..document import SUPPORTED_VERSIONS, ExtraField, IdKind, Invoice, LineKind, Party
-from ..errors import Problem, ValidationError
+from ..errors import Problem, ValidationError, errors_only
 from .schema import LINE_TAX_FIELD
 from .validate import check_invoice, validate_tree
 
@@ -241,13 +241,13 @@ def build_xml(invoice: Invoice, *, check: bool = True, require_number: bool = Tr
     and so is the XML produced; every problem is raised at once in a ``ValidationError``.
     """
     problems = _version_problems(invoice)
-    if check:
-        problems += check_invoice(invoice, require_number=require_number)
+    if check:  # warnings (what real producers do and the tax authority accepts) are no reason to refuse
+        problems += errors_only(check_invoice(invoice, require_number=require_number))
     if problems:
         raise ValidationError(problems)
     root = build_tree(invoice)
     if check:
         problems = validate_tree(root, require_number=require_number, check_document=False)
-        if problems:
+        if problems:  # our own output has neither errors nor warnings (tests/test_realworld.py)
             raise ValidationError(problems)
     return serialize(root)

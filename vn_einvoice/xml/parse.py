@@ -24,6 +24,7 @@ from ..document import (
 )
 from ..errors import Problem, ValidationError
 from ..xmlutil import parse_untrusted
+from .envelope import invoice_of
 from .schema import LINE_TAX_FIELD
 
 ID_FIELD = "GiayToTuyThan"
@@ -132,8 +133,11 @@ def line_cap_problem(root: etree._Element) -> Problem | None:
 
 
 def read_tree(root: etree._Element) -> Invoice:
-    """Invoice of an ``HDon`` element; raises ``ValidationError`` listing every unreadable value."""
+    """Invoice of an ``HDon`` element, or of the one a ``TDiep`` message carries; raises
+    ``ValidationError`` listing every unreadable value."""
     r = _Reader()
+    if root.tag == "TDiep":
+        root = invoice_of(root)
     if root.tag != "HDon":
         raise ValidationError.at(root.tag, f"the root element is {root.tag!r}, expected 'HDon'")
     dl = root.find("DLHDon")
@@ -239,5 +243,6 @@ def read_tree(root: etree._Element) -> Invoice:
 
 
 def parse_xml(data: bytes | str) -> Invoice:
-    """Parse untrusted ``HDon`` bytes (size-limited, no entities, no network) into an invoice."""
+    """Parse untrusted ``HDon`` bytes, or a ``TDiep`` carrying one (size-limited, no entities, no
+    network), into an invoice."""
     return read_tree(parse_untrusted(data).getroot())

@@ -3,6 +3,11 @@
 No official XSD is public; these tables encode the decision's field tables (tag, type, size,
 presence, version) in element order. The builder emits this order; the validator checks it.
 Presence: ``M`` mandatory, ``C`` conditional (checked by rules in ``validate.py``), ``O`` optional.
+
+Calibrated on real invoices accepted by the tax authority (``tests/data/realworld``): the order of
+the tables is not enforced by the tax authority (a different order is a warning), and a few elements
+outside the tables are written by real producers (:data:`KNOWN_EXTRAS`, a warning), as is the absence
+of ``HDCTTChinh`` in 2.1.0 (:data:`TOLERATED_ABSENT`).
 """
 
 from __future__ import annotations
@@ -173,3 +178,18 @@ HDON = Field("HDon", "group", presence="M", children=(
         Field("CCKSKhac", "any"),
     )),
 ))
+
+
+# Elements outside the field tables that real producers write and the tax authority accepts, by parent:
+# a warning, not an error (any other unknown element is an error). Seen in tests/data/realworld.
+KNOWN_EXTRAS: dict[str, dict[str, str]] = {
+    "HDon": {"Fkey": "the provider's own key outside the signed data (VNPT 2025)"},
+    "HHDVu": {"TThue": "the line's VAT amount as an element (Viettel 2.0.1); the tables carry it in TTKhac"},
+    "NDHDon": {"TTKhac": "an extra-information block directly in NDHDon (Viettel 2.0.0)"},
+}
+
+# Mandatory in the tables, absent from real invoices the tax authority accepted: a warning when absent.
+TOLERATED_ABSENT: dict[str, str] = {
+    "HDCTTChinh": "absent, read as 0 (not a financial-leasing invoice): real 2.1.0 invoices accepted by the "
+                  "tax authority omit it (BKAV 2025)",
+}

@@ -14,11 +14,13 @@ from lxml import etree
 from ..amounts import check_amounts
 from ..codes import Regime, check_tax_code, check_template_symbol, symbol_regime, template_regime
 from ..document import SUPPORTED_VERSIONS, Invoice, LineKind, RelatedInvoiceType
-from ..errors import Problem, ValidationError
-from ..qr import invoice_qr_problems
+from ..errors import WARNING, Problem, ValidationError
+from ..qr import INVOICE_GUID, invoice_qr_problems, parse_tlv_tree
 from ..xmlutil import parse_untrusted
+from .envelope import document_kind, envelope_invoices, envelope_problems, read_envelope
+from .legacy import legacy_problems
 from .parse import line_cap_problem, read_tree
-from .schema import HDON, Field
+from .schema import HDON, KNOWN_EXTRAS, TOLERATED_ABSENT, Field
 
 # ASCII digits only, whole text (``\d`` would take "１２３", ``$`` a trailing newline)
 _NUM_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -28,10 +30,30 @@ _DATETIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 
 
+def _is_empty(el) -> bool:
+    """No child element and no text (``<SLuong/>``, ``<SLuong></SLuong>``, ``<LPhi> </LPhi>``)."""
+    return not any(isinstance(c.tag, str) for c in el) and not (el.text or "").strip()
+
+
+def _present(parent, tag: str) -> bool:
+    """``tag`` is a child of ``parent`` and is not empty: real producers write empty elements for absent
+    values (``<TGia/>``, ``<ThTien/>`` on a note line), which is read as absent."""
+    el = parent.find(tag)
+    return el is not None and not _is_empty(el)
+
+
 def _check_value(field: Field, el, path: str, problems: list[Problem]) -> None:
     text = el.text or ""
     if len(el):
         problems.append(Problem(path, "must hold a value, not elements"))
+        return
+    if field.kind != "str" and not text.strip():
+        # An empty number or date: real producers write them for absent values and the tax authority
+        # accepts them where the value is optional; where it is mandatory, the value is missing.
+        if field.presence == "M":
+            problems.append(Problem(path, "is empty: a value is required"))
+        else:
+            problems.append(Problem(path, "is empty: read as absent", WARNING))
         return
     if field.kind == "str":
         if field.size and len(text) > field.size:
@@ -68,6 +90,10 @@ def _check_value(field: Field, el, path: str, problems: list[Problem]) -> None:
 
 
 def _walk(field: Field, el, path: str, version: str, strict_order: bool, problems: list[Problem]) -> None:
+    """Structure of ``el`` against ``field``. Errors: unknown elements, repeated single elements,
+    elements of another version, missing mandatory ones, bad values. Warnings (with ``strict_order``):
+    another order than the tables'; and the deviations real producers have (:data:`.schema.KNOWN_EXTRAS`,
+    :data:`.schema.TOLERATED_ABSENT`, empty optional values)."""
     if field.kind == "any":
         return
     if field.kind != "group":
@@ -77,6 +103,7 @@ def _walk(field: Field, el, path: str, version: str, strict_order: bool, problem
         problems.append(Problem(path, "text is not allowed here"))
     positions = field.positions
     known_version = version in SUPPORTED_VERSIONS
+    extras = KNOWN_EXTRAS.get(field.tag, {})
     seen: dict[str, int] = {}
     last = -1
     for child in el:
@@ -88,12 +115,18 @@ def _walk(field: Field, el, path: str, version: str, strict_order: bool, problem
             tag = etree.QName(child).localname
         position, spec = positions.get(tag, (None, None))
         count = seen[tag] = seen.get(tag, 0) + 1
-        cpath = f"{path}/{tag}[{count}]" if spec is not None and spec.repeat else f"{path}/{tag}"
+        repeat = (spec is not None and spec.repeat) or (spec is None and sum(
+            1 for c in el.iterchildren(tag)) > 1)
+        cpath = f"{path}/{tag}[{count}]" if repeat else f"{path}/{tag}"
         if namespaced:
             problems.append(Problem(cpath, "elements of HDon have no namespace"))
             continue
         if spec is None:
-            problems.append(Problem(cpath, f"unknown element in {field.tag}"))
+            if tag in extras:
+                problems.append(Problem(cpath, f"not in the decision's field table of {field.tag}: "
+                                               f"{extras[tag]}; accepted by the tax authority", WARNING))
+            else:
+                problems.append(Problem(cpath, f"unknown element in {field.tag}"))
             continue
         if known_version and version not in spec.versions:
             problems.append(Problem(cpath, f"does not exist in version {version}"))
@@ -101,13 +134,20 @@ def _walk(field: Field, el, path: str, version: str, strict_order: bool, problem
             problems.append(Problem(cpath, "appears more than once"))
         if position < last:
             if strict_order:
-                problems.append(Problem(cpath, f"is out of order: {tag} must come before {field.children[last].tag}"))
+                problems.append(Problem(cpath, f"is out of order: {tag} must come before "
+                                               f"{field.children[last].tag}", WARNING))
         else:
             last = position
+        if spec.kind == "group" and spec.presence != "M" and _is_empty(child):
+            problems.append(Problem(cpath, "is empty: read as absent", WARNING))
+            continue
         _walk(spec, child, cpath, version, strict_order, problems)
     for c in field.children:
         if c.presence == "M" and c.tag not in seen and version in c.versions:
-            problems.append(Problem(f"{path}/{c.tag}", "mandatory element is missing"))
+            if c.tag in TOLERATED_ABSENT:
+                problems.append(Problem(f"{path}/{c.tag}", TOLERATED_ABSENT[c.tag], WARNING))
+            else:
+                problems.append(Problem(f"{path}/{c.tag}", "mandatory element is missing"))
 
 
 def _conditional(root, version: str, require_number: bool, problems: list[Problem]) -> None:
@@ -116,13 +156,13 @@ def _conditional(root, version: str, require_number: bool, problems: list[Proble
     if tt is None:
         return
     cur = (tt.findtext("DVTTe") or "").strip().upper()
-    if cur and cur != "VND" and tt.find("TGia") is None:
+    if cur and cur != "VND" and not _present(tt, "TGia"):
         problems.append(Problem(f"{p_tt}/TGia", f"exchange rate is required for an invoice in {cur}"))
-    if require_number and tt.find("SHDon") is None:
+    if require_number and not _present(tt, "SHDon"):
         problems.append(Problem(f"{p_tt}/SHDon", "invoice number is missing"))
     if version == "2.1.0":
         for tag in ("HTTToan", "MSTTCGP"):
-            if tt.find(tag) is None:
+            if not _present(tt, tag):
                 problems.append(Problem(f"{p_tt}/{tag}", "mandatory in version 2.1.0"))
     rel = tt.find("TTHDLQuan")
     if rel is not None and rel.find("SBKCLQuan") is None:
@@ -132,12 +172,12 @@ def _conditional(root, version: str, require_number: bool, problems: list[Proble
     if rel is not None and rel.find("SBKCLQuan") is not None and rel.find("NBKCLQuan") is None:
         problems.append(Problem(f"{p_tt}/TTHDLQuan/NBKCLQuan", "date of the list 01/BK-ĐCTT is required"))
     for i, h in enumerate(root.findall("DLHDon/NDHDon/DSHHDVu/HHDVu"), start=1):
-        if (h.findtext("TChat") or "").strip() != str(int(LineKind.NOTE)) and h.find("ThTien") is None:
+        if (h.findtext("TChat") or "").strip() != str(int(LineKind.NOTE)) and not _present(h, "ThTien"):
             problems.append(Problem(f"HDon/DLHDon/NDHDon/DSHHDVu/HHDVu[{i}]/ThTien",
                                     "amount is required except on note lines (TChat 4)"))
     for i, lt in enumerate(root.findall("DLHDon/NDHDon/TToan/THTTLTSuat/LTSuat"), start=1):
         rate = (lt.findtext("TSuat") or "").strip()
-        if rate not in ("KCT", "KKKNT") and lt.find("TThue") is None:
+        if rate not in ("KCT", "KKKNT") and not _present(lt, "TThue"):
             problems.append(Problem(f"HDon/DLHDon/NDHDon/TToan/THTTLTSuat/LTSuat[{i}]/TThue",
                                     f"VAT amount is required for rate {rate}"))
     buyer = root.find("DLHDon/NDHDon/NMua")
@@ -234,25 +274,88 @@ def single_element_problems(root) -> list[Problem]:
 
 
 def qr_code_problems(hdon) -> list[Problem]:
-    """``DLQRCode`` (outside the signed data) checked against the signed values."""
+    """``DLQRCode`` (outside the signed data) checked against the signed values.
+
+    A payload in the decision's format (TLV with the invoice block ID 99, GUID A000000775) must say what
+    the signed data says and carry a right CRC: otherwise an error (a QR that would mislead whoever
+    scans it). Real producers also write other payloads there (a lookup link, a bank QR, empty TLV
+    fields): those carry no invoice data to mislead with and are a warning, not compared.
+    """
     payload = hdon.findtext("DLQRCode")
-    if payload is None:
+    if payload is None or not payload.strip():
         return []
+    payload = payload.strip()
+    if not _is_invoice_qr(payload):
+        return [Problem("HDon/DLQRCode", "not the decision's invoice QR (no TLV block ID 99 with GUID "
+                                         f"{INVOICE_GUID}): written by the producer, not compared", WARNING)]
     tt, nban = "DLHDon/TTChung/", "DLHDon/NDHDon/NBan/"
     found = invoice_qr_problems(
-        payload.strip(), seller_tax_code=hdon.findtext(nban + "MST") or "",
+        payload, seller_tax_code=hdon.findtext(nban + "MST") or "",
         template=hdon.findtext(tt + "KHMSHDon") or "", symbol=hdon.findtext(tt + "KHHDon") or "",
         number=hdon.findtext(tt + "SHDon") or "", issue_date=hdon.findtext(tt + "NLap") or "",
         total=hdon.findtext("DLHDon/NDHDon/TToan/TgTTTBSo") or "")
     return [Problem("HDon/DLQRCode", message) for message in found]
 
 
+def _is_invoice_qr(payload: str) -> bool:
+    """The payload parses as TLV and holds the decision's invoice block (ID 99, GUID A000000775)."""
+    try:
+        block = parse_tlv_tree(payload).get("99")
+    except ValidationError:
+        return False
+    return isinstance(block, dict) and block.get("00") == INVOICE_GUID
+
+
+REGIMES = {
+    "HDon": "Decree 123/2020 and Circular 78/2021 (now 32/2025): XML of Decisions 1450/1510/1271, PBan {version}",
+    "legacy": "before July 2022 (Decree 51/2010, Circular 32/2011): XML invoicexml/v1 of the General Department "
+              "of Taxation (2014), still used for receipts",
+}
+
+
+def regime_of(root) -> str:
+    """The regime a document belongs to, in words (``validate`` prints it)."""
+    kind = document_kind(root)
+    if kind == "legacy":
+        return REGIMES["legacy"]
+    hdon = root if kind == "HDon" else next(iter(envelope_invoices(root)), None) if kind == "TDiep" else None
+    if hdon is None:
+        return "unknown (neither HDon, TDiep nor inv:invoice)"
+    version = (hdon.findtext("DLHDon/TTChung/PBan") or "").strip() or "?"
+    text = REGIMES["HDon"].format(version=version)
+    if kind == "TDiep":
+        env = read_envelope(root)
+        text += f"; in a message TDiep {env.message_type or '?'} ({env.description})"
+    return text
+
+
 def validate_tree(root, *, require_number: bool = True, strict_order: bool = True,
                   check_document: bool = True) -> list[Problem]:
-    """Every structural problem of an ``HDon`` element; with ``check_document`` also the business checks."""
+    """Every problem of an ``HDon``, of a ``TDiep`` and the invoices it carries, or of a pre-2022
+    ``inv:invoice``: errors (``Problem.level`` "error", the tax authority would refuse) and warnings
+    (what real producers do and the tax authority accepts). Valid means no error."""
+    kind = document_kind(root)
+    if kind == "TDiep":
+        problems = envelope_problems(root)
+        invoices = envelope_invoices(root)
+        for i, hdon in enumerate(invoices, start=1):
+            prefix = f"TDiep/DLieu/HDon[{i}]" if len(invoices) > 1 else "TDiep/DLieu/HDon"
+            found = _validate_hdon(hdon, require_number=require_number, strict_order=strict_order,
+                                   check_document=check_document)
+            problems += [Problem(prefix + p.path[4:] if p.path.startswith("HDon") else p.path, p.message, p.level)
+                         for p in found]
+        return problems
+    if kind == "legacy":
+        return legacy_problems(root)
+    return _validate_hdon(root, require_number=require_number, strict_order=strict_order,
+                          check_document=check_document)
+
+
+def _validate_hdon(root, *, require_number: bool, strict_order: bool, check_document: bool) -> list[Problem]:
     problems: list[Problem] = []
     if root.tag != "HDon":
-        return [Problem(str(root.tag), "the root element must be HDon (without namespace)")]
+        return [Problem(str(root.tag), "the root element must be HDon (without namespace), a TDiep carrying "
+                                       "one, or a pre-2022 inv:invoice")]
     too_many = line_cap_problem(root)
     if too_many is not None:  # refused whole: nothing more is read
         return [too_many]
@@ -268,12 +371,12 @@ def validate_tree(root, *, require_number: bool = True, strict_order: bool = Tru
     problems += qr_code_problems(root)
     if check_document:
         # Business checks run even when the structure has problems (every problem is listed at once);
-        # those at, above or below a path already reported are echoes of it and are left out.
+        # those at, above or below a path already reported as an error are echoes of it and are left out.
         try:
             business = check_invoice(read_tree(root), require_number=require_number)
         except ValidationError as e:
             business = list(e.problems)
-        related = _RelatedPaths(p.path for p in problems)
+        related = _RelatedPaths(p.path for p in problems if p.is_error)
         problems += [p for p in business if not related(p.path)]
     return problems
 
