@@ -15,7 +15,12 @@ from tools import validity_around
 
 from vn_einvoice.errors import ValidationError
 from vn_einvoice.notice import ErrorNotice, NoticeInvoice, NoticeNature, build_notice_xml, sign_notice
-from vn_einvoice.sandbox.testca import make_seller_certificate, make_test_ca, p12_bytes
+from vn_einvoice.sandbox.testca import (
+    make_government_test_ca,
+    make_seller_certificate,
+    make_test_ca,
+    p12_bytes,
+)
 from vn_einvoice.signing import Pkcs12Signer, TaxCodeMismatchError, verify_invoice
 from vn_einvoice.taxauthority import (
     AuthorityNotice,
@@ -66,7 +71,7 @@ def seller():
 @pytest.fixture(scope="module")
 def authority():
     """A tax authority of tests: its CA and a signer named CỤC THUẾ."""
-    ca = make_test_ca("vn-einvoice TEST tax authority CA")
+    ca = make_government_test_ca(**validity_around(SIGNED_AT))  # named like the government CA (issuer policy)
     subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "BỘ TÀI CHÍNH"),
                          x509.NameAttribute(NameOID.COMMON_NAME, "CỤC THUẾ")])

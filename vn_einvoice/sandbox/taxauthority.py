@@ -90,7 +90,7 @@ from ..taxauthority.summary import check_summary, read_summary_tree, verify_summ
 from ..xml.validate import validate_tree
 from ..xmlutil import parse_untrusted
 from .http import App, Decision, Request, Response, SandboxServer, parse_json
-from .testca import make_seller_certificate, make_test_ca, p12_bytes
+from .testca import make_government_test_ca, make_seller_certificate, p12_bytes
 
 DEMO_USER, DEMO_PASSWORD = "demo", "demo"
 TVAN_CODE = "V0100109106"  # this sandbox's own T-VAN code (V + an MST)
@@ -178,7 +178,8 @@ class TaxAuthorityIdentity:
     """The sandbox's CA and its "CỤC THUẾ" signer (10 years from yesterday; a test key, never real)."""
 
     def __init__(self):
-        self.ca = make_test_ca("vn-einvoice SANDBOX tax authority CA - không dùng thật")
+        # named like the government CA that issues the tax authority's certificates (the verifier's issuer policy)
+        self.ca = make_government_test_ca()
         subject = x509.Name([
             x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "BỘ TÀI CHÍNH"),
