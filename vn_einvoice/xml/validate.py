@@ -405,7 +405,8 @@ def _ancestors(path: str):
 
 
 def validate_xml(data: bytes | str, **kwargs) -> list[Problem]:
-    """Problems of serialized ``HDon`` (parsed safely). An empty list means valid."""
+    """Problems of a serialized ``HDon``, ``TDiep`` or pre-2022 ``inv:invoice`` (parsed safely): errors and
+    warnings (``Problem.level``). The document is valid when none is an error (``errors_only`` is empty)."""
     try:
         root = parse_untrusted(data).getroot()
     except ValidationError as e:
