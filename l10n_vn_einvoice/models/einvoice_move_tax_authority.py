@@ -208,3 +208,4 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
         moves = self.search([('l10n_vn_einvoice_cqt_state', '=', 'waiting')], limit=batch_size,
                             order='invoice_date, id')
         moves._l10n_vn_einvoice_cqt_exchange(commit=self._can_commit(), wait=False)
+        self.env['l10n_vn_einvoice.notice']._cron_l10n_vn_einvoice_tax_notices()

@@ -10,6 +10,9 @@ from vn_einvoice.codes import tax_code_compact
 from vn_einvoice.document import RelatedInvoiceType
 from vn_einvoice.errors import EInvoiceError
 from vn_einvoice.errors import ValidationError as LibValidationError
+from vn_einvoice.providers import ProviderError, ProviderUnknownOutcome
+from vn_einvoice.taxauthority import MessageType, build_message
+from vn_einvoice.taxauthority.transport import NoReplyYet
 
 _logger = logging.getLogger(__name__)
 
@@ -59,6 +62,8 @@ class L10nVnEinvoiceNotice(models.Model):
     signed_on = fields.Datetime(readonly=True, copy=False)
     signer_subject = fields.Char(string='Signed by', readonly=True, copy=False)
     rejection_reason = fields.Text(readonly=True, copy=False, tracking=True)
+    tax_message = fields.Char(string='Message to the tax authority (MTDiep)', readonly=True, copy=False,
+                              help='The notice sent as message 300; the tax authority answers with a 301.')
 
     _sql_constraints = [
         ('name_company_uniq', 'unique(company_id, name)', 'This notice number already exists.'),
@@ -73,7 +78,7 @@ class L10nVnEinvoiceNotice(models.Model):
 
     def write(self, vals):
         content = set(vals) - {'state', 'xml', 'xml_filename', 'signed_on', 'signer_subject', 'rejection_reason',
-                               'message_main_attachment_id', 'agreement_id'}
+                               'message_main_attachment_id', 'agreement_id', 'tax_message'}
         if content and not self.env.context.get('l10n_vn_einvoice_internal'):
             if locked := self.filtered(lambda n: n.state != 'draft'):
                 raise UserError(_('Notice %s is signed: reset it to draft to change it.', locked[0].name))
@@ -195,6 +200,105 @@ class L10nVnEinvoiceNotice(models.Model):
             self.env['l10n_vn_einvoice.event']._log('notice_sent', notice.line_ids.move_id, notice_id=notice.id,
                                                     channel='tax_authority', message=notice.name)
         return True
+
+    # ------------------------------------------------------------------
+    # Through the connection to the tax authority: 300, then 999 and 301
+    # ------------------------------------------------------------------
+
+    def _tax_connection(self):
+        self.ensure_one()
+        return self.env['l10n_vn_einvoice.tax.connection'].sudo().search(
+            [('company_id', '=', self.company_id.id), ('active', '=', True)], limit=1)
+
+    def action_send_to_tax_authority(self):
+        """Send the signed notice as message 300 (kept before it leaves) and follow the replies."""
+        self._check_sign_access()
+        for notice in self:
+            if notice.state != 'signed':
+                raise UserError(_('Only a signed notice can be sent.'))
+            connection = notice._tax_connection()
+            if not connection:
+                raise UserError(_('Company %s has no connection to the tax authority: send the notice another way, '
+                                  'then mark it as sent.', notice.company_id.name))
+            if connection.registration_state != 'accepted':
+                raise UserError(_('The registration 01/ĐKTĐ-HĐĐT of company %s must be accepted first.',
+                                  notice.company_id.name))
+            try:
+                raw = build_message(MessageType.ERROR_NOTICE, [base64.b64decode(notice.xml)],
+                                    sender=connection._sender_code(), receiver=connection.receiver_code,
+                                    tax_code=notice.company_id.vat)
+            except EInvoiceError as e:
+                raise UserError(_('The message to the tax authority cannot be made: %s',
+                                  connection._error_text(e))) from None
+            sent = connection._log_sent(raw)
+            notice.write({'state': 'sent', 'tax_message': sent.message_id})
+        if self.env['account.move']._l10n_vn_einvoice_provider_can_commit():
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # the message is safe before it leaves
+        self._tax_follow()
+        return True
+
+    def action_check_tax_authority(self):
+        """Read the tax authority's replies (the same message is sent again only if it never arrived)."""
+        waiting = self.filtered(lambda n: n.state == 'sent' and n.tax_message)
+        if not waiting:
+            raise UserError(_('None of these notices waits for the tax authority.'))
+        waiting._tax_follow()
+        return True
+
+    def _tax_follow(self, wait=True):
+        for notice in self.filtered(lambda n: n.state == 'sent' and n.tax_message):
+            sent = self.env['l10n_vn_einvoice.tax.message'].sudo().search(
+                [('message_id', '=', notice.tax_message), ('direction', '=', 'out')], limit=1)
+            connection = sent.connection_id
+            if not connection:
+                continue
+            try:
+                with connection._client() as client:
+                    if client.status(sent.message_id) is None:
+                        client.send(base64.b64decode(sent.with_context(bin_size=False).xml))
+                    exchange = connection._exchange(client, wait=wait)
+                    outcome = exchange.wait(sent.message_id, MessageType.ERROR_NOTICE) if wait else \
+                        exchange.poll(sent.message_id, MessageType.ERROR_NOTICE)
+            except (NoReplyYet, ProviderUnknownOutcome):
+                continue
+            except ProviderError as e:
+                notice.message_post(body=html_escape(connection._error_text(e)))
+                continue
+            notice._tax_apply(connection, outcome)
+
+    def _tax_apply(self, connection, outcome):
+        """A 301 decides line by line: the cancellations it accepts take effect; the notice is accepted when
+        every line is, else rejected with the tax authority's reasons. A 999 error rejects it."""
+        self.ensure_one()
+        logged = connection._log_replies(outcome)
+        if outcome.final is None:
+            if outcome.rejected_technically:
+                record = logged.get(outcome.receipt.message_id)
+                self._reject(record.reasons if record else _('refused by the tax authority'))
+            return
+        record = logged.get(outcome.final.message_id)
+        problems = connection._reply_signature_problems(outcome.final)
+        if problems:  # the reply itself is not to be believed: a person must look
+            self.message_post(body=_('The tax authority\'s reply could not be trusted: %s',
+                                     html_escape('; '.join(problems))))
+            return
+        answer = outcome.final.notice()
+        results = {(r.template, r.symbol, r.number): r for r in answer.invoices}
+        for line in self.line_ids:
+            move = line.move_id
+            key = (move.l10n_vn_einvoice_template_id.code, move.l10n_vn_einvoice_series_id.symbol,
+                   str(move.l10n_vn_einvoice_number))
+            result = results.get(key)
+            if result is not None and result.accepted and line.nature == '1':
+                move._l10n_vn_einvoice_apply_cancel(self)
+        if answer.accepted:
+            self.state = 'accepted'
+        else:
+            self._reject('\n'.join(answer.all_reasons()) or record.summary)
+
+    @api.model
+    def _cron_l10n_vn_einvoice_tax_notices(self):
+        self.search([('state', '=', 'sent'), ('tax_message', '!=', False)], limit=200)._tax_follow(wait=False)
 
     def action_accept(self):
         """The tax authority accepted the notice (01/TB-SSĐT): cancellations take effect."""

@@ -192,6 +192,13 @@ class L10nVnEinvoiceTaxConnection(models.Model):
             return result, f'{notice.form.value} {notice.number}', '\n'.join(notice.all_reasons())
         return 'info', '', ''
 
+    def _reply_signature_problems(self, reply):
+        """Why a notice of the tax authority is not to be believed (signature, trust), or []."""
+        self.ensure_one()
+        report = verify_authority_signature(reply.notice_bytes(),
+                                            trusted_certificates=self._trusted_certificates() or None)
+        return [] if report.valid else report.all_problems()
+
     def _log_replies(self, outcome, move=None):
         """Record the replies not recorded yet; returns {reply MTDiep: tax.message}."""
         self.ensure_one()

@@ -300,3 +300,35 @@ class TestIssueWithCode(EinvoiceCommon):
             wizard.action_send_and_print()
         self.assertFalse(self.env['mail.message'].search([
             ('model', '=', 'account.move'), ('res_id', '=', move.id), ('message_type', '=', 'comment')]))
+
+    def _signed_notice(self, moves, nature='1', reason='Lập sai đơn giá, chưa gửi người mua'):
+        action = moves.action_l10n_vn_einvoice_new_notice()
+        notice = self.env[action['res_model']].browse(action['res_id'])
+        with Form(notice) as form:
+            for i in range(len(moves)):
+                with form.line_ids.edit(i) as line:
+                    line.nature = nature
+                    line.reason = reason
+        notice.action_sign()
+        return notice
+
+    def test_error_notice_sent_as_300_and_answered_by_301(self):
+        move = self.make_invoice()
+        self.issue(move)
+        notice = self._signed_notice(move)
+        notice.action_send_to_tax_authority()
+        self.assertEqual(notice.state, 'accepted')
+        self.assertEqual(move.l10n_vn_einvoice_state, 'CANCEL', 'the 301 moved the invoice, not a person')
+        self.assertEqual(self.sandbox.snapshot()['invoices'][0]['state'], 'cancelled')
+        messages = self.env['l10n_vn_einvoice.tax.message'].search([('reply_to', '=', notice.tax_message)])
+        self.assertEqual(sorted(messages.mapped('message_type')), ['301', '999'])
+
+    def test_error_notice_refused_line_keeps_the_invoice(self):
+        move = self.make_invoice()
+        self.issue(move)
+        self.sandbox.reply_faults.append(ReplyFault('refuse', message='300', reason='Hóa đơn đã gửi cho người mua'))
+        notice = self._signed_notice(move)
+        notice.action_send_to_tax_authority()
+        self.assertEqual(notice.state, 'rejected')
+        self.assertIn('Hóa đơn đã gửi cho người mua', notice.rejection_reason)
+        self.assertEqual(move.l10n_vn_einvoice_state, 'USING')
