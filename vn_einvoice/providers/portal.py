@@ -27,7 +27,9 @@ Errors: every answer has ``responsecode`` (0 = success) and ``responsemessage``.
 
 Idempotency — the API has **no** idempotency key, and ``/invoice/create`` gives a new number each time.
 So before the first send :meth:`issue` reads the series' invoices of that day (``getBillsByDate``) and
-keeps the highest number (the *watermark*). When the outcome of a create is unknown (timeout after
+keeps the highest number (the *watermark*; once per series and day and client: then the last number this
+client got is the watermark — lower than the true highest when others issue too, which only widens the
+look-up). When the outcome of a create is unknown (timeout after
 sending, dropped connection, 429, 5xx, unreadable answer) it waits ``settle`` seconds (default: the read
 timeout), so that a request held up on its way lands first, then reads the day again and looks, above the
 watermark in the same form and serial, for an invoice with the same *fingerprint* (customer tax code,
@@ -329,6 +331,7 @@ class PortalProvider(Provider):
         # seconds to wait after an unknown outcome before looking up: a request held up on its way may still land
         self.settle = self.http.timeouts.read if settle is None else settle
         self._pending: dict[str, Pending] = {}
+        self._marks: dict[tuple, int] = {}  # (form, serial, yyyyMMdd) → highest number this client saw
         self._issued: dict[str, IssueResult] = {}
         self._lock = threading.Lock()
 
@@ -499,9 +502,18 @@ class PortalProvider(Provider):
         with self._lock:
             self._issued[uuid] = result
             self._pending.pop(uuid, None)
+            if result.number is not None:  # the next invoice of the series that day needs no read
+                mark = (result.template, result.symbol, str(body.get("InvoiceDate") or ""))
+                self._marks[mark] = max(self._marks.get(mark, 0), result.number)
         return result
 
     def _watermark(self, body: dict) -> int:
+        """The highest number of the body's series that day: the last this client got there (a number
+        below the true highest only widens the look-up, never misleads it), else read by getBillsByDate."""
+        with self._lock:
+            known = self._marks.get((body.get("InvoiceForm"), body.get("SerialNo"), str(body.get("InvoiceDate"))))
+        if known is not None:
+            return known
         day = parse_day(body.get("InvoiceDate"))
         if day is None:
             raise ValidationError.at("InvoiceDate", "yyyyMMdd")
