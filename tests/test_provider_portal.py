@@ -17,6 +17,7 @@ import pytest
 import requests
 from sinvoice_helpers import BUYER, SELLER, invoice, line, new_uuid, series, today
 
+from vn_einvoice.cli import main
 from vn_einvoice.errors import ValidationError
 from vn_einvoice.lifecycle import SignStatus, State
 from vn_einvoice.providers import PROVIDERS, InvoiceRef, get_provider
@@ -266,3 +267,26 @@ def test_cli_serves_the_portal_until_interrupted():
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
+
+
+@pytest.mark.parametrize("provider", ["viettel", "portal", "vnpt"])
+@pytest.mark.parametrize("config", ['{"bogus": 1}', '{bad json', '{"faults": [{"kind": "meteor"}]}', '{"faults": 3}'])
+def test_cli_sandbox_with_a_bad_config_names_it(tmp_path, capsys, provider, config):
+    path = tmp_path / "sandbox.json"
+    path.write_text(config, "utf-8")
+    assert main(["sandbox", provider, "--config", str(path), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert f"--config: {path}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("provider", "config", "named"), [
+    ("portal", '{"accounts": 5}', "accounts: a non-empty list"),
+    ("portal", '{"accounts": [{"apikey": "k", "sessionkey": "s", "tax_code": "0100109106", "name": "n", '
+               '"forms": {"1": "C26TAA"}}]}', "accounts[0].forms"),
+    ("vnpt", '{"companies": [{"account": "a"}]}', "companies[0].acpass: a non-empty text"),
+])
+def test_cli_sandbox_names_the_bad_setting(tmp_path, capsys, provider, config, named):
+    path = tmp_path / "sandbox.json"
+    path.write_text(config, "utf-8")
+    assert main(["sandbox", provider, "--config", str(path), "--port", "0"]) == 2
+    assert named in capsys.readouterr().err

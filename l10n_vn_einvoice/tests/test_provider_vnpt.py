@@ -123,3 +123,14 @@ class TestProviderVnpt(EinvoiceCommon):
         rec = self.record(new)
         self.assertEqual((rec['kind'], rec['original']), ('replacement', self.record(origin)['fkey']))
         self.assertEqual(self.record(origin)['status'], '3')
+
+    def test_payment_status_is_sent_by_fkey(self):
+        move = self.issued()
+        self.assertEqual(self.record(move)['data']['PaymentStatus'], '0')
+        self.env['account.payment.register'].with_context(active_model='account.move', active_ids=move.ids).create(
+            {})._create_payments()
+        self.assertTrue(move.l10n_vn_einvoice_payment_to_sync)
+        self.env['account.move']._cron_l10n_vn_einvoice_provider_payment()
+        self.assertEqual(self.record(move)['data']['PaymentStatus'], '1')
+        self.assertTrue(move.l10n_vn_einvoice_provider_paid)
+        self.assertFalse(move.l10n_vn_einvoice_payment_to_sync)

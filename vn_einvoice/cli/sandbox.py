@@ -7,13 +7,29 @@ import json
 import sys
 
 
+def _config(cls, args):
+    """The sandbox's settings from ``--config`` (and ``--state``); a bad file is a ValidationError naming it."""
+    from ..errors import ValidationError  # noqa: PLC0415 - CLI start-up: only for sandbox
+    from ..sandbox.http import Fault  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
+
+    try:
+        config = cls.load(args.config) if args.config else cls()
+        if not isinstance(config.faults, list):
+            raise ValueError("faults: a list of fault objects")
+        for rule in config.faults:
+            Fault.from_dict(rule)
+    except (ValueError, TypeError) as e:  # malformed JSON, unknown or wrong settings
+        raise ValidationError.at("--config", f"{args.config}: {e}") from None
+    if args.state:
+        config.state_file = args.state
+    return config
+
+
 def _viettel(args):
     from ..sandbox.http import ADMIN_HEADER, SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
     from ..sandbox.viettel import DEMO_PASSWORD, DEMO_USER, SandboxConfig, ViettelSandbox  # noqa: PLC0415 - CLI start-up: lxml and the simulator, only for sandbox
 
-    config = SandboxConfig.load(args.config) if args.config else SandboxConfig()
-    if args.state:
-        config.state_file = args.state
+    config = _config(SandboxConfig, args)
     server = SandboxServer(ViettelSandbox(config), args.host, args.port, admin=not args.no_admin)
     users = ", ".join(u["username"] for u in config.users)
     print(f"Viettel SInvoice sandbox (never for real invoices) at {server.url}")
@@ -71,9 +87,7 @@ def _portal(args):
     from ..sandbox.http import SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
     from ..sandbox.portal import PortalConfig, PortalSandbox  # noqa: PLC0415 - CLI start-up: only for sandbox
 
-    config = PortalConfig.load(args.config) if args.config else PortalConfig()
-    if args.state:
-        config.state_file = args.state
+    config = _config(PortalConfig, args)
     server = SandboxServer(PortalSandbox(config), args.host, args.port, admin=not args.no_admin)
     lines = [f"seed 002 API: {server.url}/invoice/create, /invoice/getStatus, … (headers apikey, sessionkey)"]
     for account in config.accounts:
@@ -89,9 +103,7 @@ def _vnpt(args):
     from ..sandbox.http import SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
     from ..sandbox.vnpt import VnptConfig, VnptSandbox  # noqa: PLC0415 - CLI start-up: lxml, only for sandbox
 
-    config = VnptConfig.load(args.config) if args.config else VnptConfig()
-    if args.state:
-        config.state_file = args.state
+    config = _config(VnptConfig, args)
     server = SandboxServer(VnptSandbox(config), args.host, args.port, admin=not args.no_admin)
     lines = [f"SOAP 1.1: {server.url}/PublishService.asmx, /BusinessService.asmx, /PortalService.asmx (?WSDL)"]
     for company in config.companies:

@@ -65,11 +65,31 @@ class PortalConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown sandbox settings: {', '.join(sorted(unknown))}")
-        return cls(**data)
+        config = cls(**data)
+        check_parties(config.accounts, "accounts", ("apikey", "sessionkey", "tax_code", "name"), "forms")
+        return config
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> PortalConfig:
         return cls.from_dict(json.loads(Path(path).read_text("utf-8")))
+
+
+def check_parties(parties, name: str, texts: tuple[str, ...], series: str) -> None:
+    """ValueError naming the setting when ``parties`` is not a list of objects with those texts and a
+    ``{code: [symbol, …]}`` object."""
+    if not isinstance(parties, list) or not parties:
+        raise ValueError(f"{name}: a non-empty list of objects")
+    for i, party in enumerate(parties):
+        if not isinstance(party, dict):
+            raise ValueError(f"{name}[{i}]: an object")
+        for key in texts:
+            if not isinstance(party.get(key), str) or not party[key]:
+                raise ValueError(f"{name}[{i}].{key}: a non-empty text")
+        codes = party.get(series)
+        if not isinstance(codes, dict) or not codes or not all(
+                isinstance(k, str) and isinstance(v, list) and v and all(isinstance(x, str) for x in v)
+                for k, v in codes.items()):
+            raise ValueError(f"{name}[{i}].{series}: an object of code → list of symbols")
 
 
 class Refusal(Exception):

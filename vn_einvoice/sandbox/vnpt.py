@@ -47,6 +47,7 @@ from ..providers.vnpt import SERVICES, TNS, WSDL_DIR
 from ..xmlutil import safe_parser
 from .files import make_pdf
 from .http import App, Fault, Faults, Request, Response
+from .portal import check_parties
 
 GMT7 = timezone(timedelta(hours=7))
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -74,7 +75,10 @@ class VnptConfig:
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown sandbox settings: {', '.join(sorted(unknown))}")
-        return cls(**data)
+        config = cls(**data)
+        check_parties(config.companies, "companies", ("account", "acpass", "username", "password", "tax_code"),
+                       "patterns")
+        return config
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> VnptConfig:
