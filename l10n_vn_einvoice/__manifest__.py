@@ -36,6 +36,9 @@
         'security/l10n_vn_einvoice_provider_security.xml',
         'data/einvoice_provider_data.xml',
         'views/einvoice_provider_views.xml',
+        'reports/l10n_vn_einvoice_received_report.xml',
+        'views/account_move_received_views.xml',
+        'wizards/einvoice_received_override_wizard_views.xml',
     ],
     'demo': [
         'demo/demo_company.xml',

@@ -11,3 +11,4 @@ from . import test_security
 from . import test_send
 from . import test_i18n
 from . import test_tour_corrections
+from . import test_received
