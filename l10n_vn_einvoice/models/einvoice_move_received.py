@@ -21,7 +21,7 @@ from vn_einvoice.document import LineKind
 from vn_einvoice.errors import EInvoiceError
 from vn_einvoice.signing import verify_invoice
 
-from ..tools.einvoice_display import certificate_common_name, number_text
+from ..tools.einvoice_display import certificate_common_name, format_number, number_text
 from ..tools.received_xml import is_einvoice_root, read_received
 
 _logger = logging.getLogger(__name__)
@@ -255,6 +255,7 @@ class L10nVnEinvoiceMoveReceived(models.AbstractModel):
     def _l10n_vn_einvoice_received_lines(self, doc, company, sign, notes):
         """Values of the bill's lines, one per e-invoice line (and fees, deductions)."""
         vals_list = []
+        price_digits = self.env['decimal.precision'].precision_get('Product Price')
         for ln in doc.lines:
             if ln.kind is LineKind.NOTE:
                 vals_list.append({'display_type': 'line_note', 'name': ln.name})
@@ -276,7 +277,10 @@ class L10nVnEinvoiceMoveReceived(models.AbstractModel):
             if ln.kind is LineKind.DISCOUNT:
                 vals.update(quantity=1, price_unit=float(-amount))
             else:
-                vals.update(_line_price(ln, amount, sign, doc.currency))
+                price = _line_price(ln, amount, sign, doc.currency, price_digits)
+                if 'name' in price:
+                    price['name'] = vals['name'].replace(ln.name, price['name'], 1)
+                vals.update(price)
             vals_list.append(vals)
         totals = doc.totals
         if totals:
@@ -524,12 +528,14 @@ class L10nVnEinvoiceMoveReceived(models.AbstractModel):
         return attachment
 
 
-def _line_price(line, amount, sign, currency):
-    """quantity, price_unit and discount (%) of ``line`` whose Odoo subtotal is ``amount`` (its ``ThTien``)."""
+def _line_price(line, amount, sign, currency, price_digits):
+    """quantity, price_unit and discount (%) of ``line`` whose Odoo subtotal is ``amount`` (its ``ThTien``), Odoo
+    keeping ``price_digits`` decimals of a unit price. When no such price exists (e.g. 1 000 × 12,345 with 2
+    decimals) the line is 1 × its amount and its label says the quantity and price of the e-invoice."""
     quantity, unit_price = line.quantity, line.unit_price
     discount_rate, discount_amount = line.discount_rate, line.discount_amount
     if quantity and unit_price is not None:
-        price = unit_price * sign
+        price = round(unit_price * sign, price_digits)
         gross = quantity * price
         discount = Decimal(0)
         if discount_rate:
@@ -538,6 +544,9 @@ def _line_price(line, amount, sign, currency):
             discount = discount_amount * sign * 100 / gross
         if round_amount(gross * (1 - discount / 100), currency) == amount:
             return {'quantity': float(quantity), 'price_unit': float(price), 'discount': float(discount)}
-        if round_amount(quantity * (amount / quantity), currency) == amount:
-            return {'quantity': float(quantity), 'price_unit': float(amount / quantity), 'discount': 0}
+        price = round(amount / quantity, price_digits)
+        if round_amount(quantity * price, currency) == amount:
+            return {'quantity': float(quantity), 'price_unit': float(price), 'discount': 0}
+        return {'quantity': 1, 'price_unit': float(amount), 'discount': 0,
+                'name': f'{line.name} ({format_number(quantity)} × {format_number(unit_price)})'}
     return {'quantity': 1, 'price_unit': float(amount), 'discount': 0}

@@ -233,12 +233,17 @@ class TestReceived(EinvoiceCommon, HttpCase):
     def test_tdiep_and_vat_per_rate(self):
         """A TDiep message is read; the VAT per rate is the XML's (on the sum), not Odoo's line by line."""
         lines = (goods('Bút bi', 'Cây', 1, 1_005, '10%'), goods('Thước kẻ', 'Cây', 1, 1_005, '10%'),
-                 goods('Tẩy', 'Cái', 1, 1_005, '8%'))
+                 goods('Tẩy', 'Cái', 1, 1_005, '8%'),
+                 # a unit price of 3 decimals: Odoo keeps 2, so 1 000 × 12.35 would be 5 đồng off
+                 goods('Đinh vít', 'Con', 1_000, '12.345', '8%'))
         xml, doc = self.supplier_xml(lines=lines, symbol='K26TNC', number=7)
         bill = self.upload(self.tdiep(xml), name='TDiep_202.xml')
         self.assertEqual(bill.amount_total, float(doc.totals.total))
         self.assertEqual(bill.amount_tax, float(doc.totals.total_tax))
-        self.assertEqual(doc.totals.total_tax, 201 + 80)  # line by line: 101 + 101 + 80
+        self.assertEqual(doc.totals.total_tax, 201 + 1_068)  # 10 %: 201, not 101 + 101 line by line
+        screws = bill.invoice_line_ids.filtered(lambda line: line.name.startswith('Đinh vít'))
+        self.assertEqual((screws.name, screws.quantity, screws.price_unit, screws.price_subtotal),
+                         ('Đinh vít (1.000 × 12,345) (Con)', 1, 12_345, 12_345))
         self.assertNotIn('Rounding', ' '.join(bill.invoice_line_ids.mapped('name')))
         self.assertEqual(self.checks(bill)['totals'], 'ok')
         self.assertEqual(self.checks(bill)['authority'], 'ok', 'an invoice without code expects no MCCQT')
