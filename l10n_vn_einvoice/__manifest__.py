@@ -43,6 +43,9 @@
         'views/einvoice_provider_views.xml',
         'security/l10n_vn_einvoice_tax_security.xml',
         'views/einvoice_tax_views.xml',
+        'reports/l10n_vn_einvoice_received_report.xml',
+        'views/account_move_received_views.xml',
+        'wizards/einvoice_received_override_wizard_views.xml',
     ],
     'demo': [
         'demo/demo_company.xml',

@@ -13,9 +13,12 @@ from . import einvoice_move_correction
 from . import einvoice_move_provider
 from . import einvoice_move_report
 from . import einvoice_move_tax_authority
+from . import einvoice_move_received
 from . import account_move
 from . import account_move_line
 from . import account_move_send
+from . import account_journal
+from . import ir_attachment
 from . import einvoice_lookup_attempt
 from . import einvoice_agreement
 from . import einvoice_notice

@@ -59,7 +59,8 @@ class AccountMove(models.Model):
     _name = 'account.move'
     _inherit = ['account.move', 'l10n_vn_einvoice.move.correction', 'l10n_vn_einvoice.move.provider',
                 'l10n_vn_einvoice.move.report', 'l10n_vn_einvoice.move.approval',
-                'l10n_vn_einvoice.move.sending', 'l10n_vn_einvoice.move.tax.authority']
+                'l10n_vn_einvoice.move.sending', 'l10n_vn_einvoice.move.tax.authority',
+                'l10n_vn_einvoice.move.received']
 
     l10n_vn_einvoice_applicable = fields.Boolean(compute='_compute_l10n_vn_einvoice_applicable')
     l10n_vn_einvoice_series_id = fields.Many2one(
@@ -155,6 +156,7 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------
 
     def _post(self, soft=True):
+        self._l10n_vn_einvoice_received_check_post()
         deleted = self.filtered(lambda m: m.l10n_vn_einvoice_state == lifecycle.State.DELETE.value)
         posted = super()._post(soft=soft)
         to_prepare = posted.filtered(lambda m: m.l10n_vn_einvoice_applicable and not m.l10n_vn_einvoice_state)
@@ -235,6 +237,14 @@ class AccountMove(models.Model):
         if self._l10n_vn_einvoice_has_signed_xml():
             return 'l10n_vn_einvoice.report_einvoice_document'  # the e-invoice, printed from its signed XML
         return super()._get_name_invoice_report()
+
+    def _get_edi_decoder(self, file_data, new=False):
+        return self._l10n_vn_einvoice_received_decoder(file_data) or super()._get_edi_decoder(file_data, new=new)
+
+    def _autopost_bill(self):
+        if self.l10n_vn_einvoice_received_blocked or self._l10n_vn_einvoice_received_duplicates():
+            return None  # a received e-invoice that failed a check waits for an accountant
+        return super()._autopost_bill()
 
     def _get_mail_template(self):
         return self._l10n_vn_einvoice_mail_template() or super()._get_mail_template()
@@ -758,6 +768,13 @@ class AccountMove(models.Model):
             CREATE UNIQUE INDEX IF NOT EXISTS account_move_l10n_vn_einvoice_number_uniq
                 ON account_move (l10n_vn_einvoice_series_id, l10n_vn_einvoice_number, (date_part('year', invoice_date)))
              WHERE l10n_vn_einvoice_number > 0
+        """)
+        # A supplier's e-invoice is booked once: seller tax code, template, symbol and number.
+        self.env.cr.execute("""
+            CREATE UNIQUE INDEX IF NOT EXISTS account_move_l10n_vn_einvoice_received_uniq
+                ON account_move (company_id, l10n_vn_einvoice_received_seller_vat, l10n_vn_einvoice_received_template,
+                                 l10n_vn_einvoice_received_symbol, l10n_vn_einvoice_received_number)
+             WHERE state = 'posted' AND l10n_vn_einvoice_received_number IS NOT NULL
         """)
         return res
 

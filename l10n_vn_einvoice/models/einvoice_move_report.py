@@ -23,6 +23,7 @@ from vn_einvoice.signing import verify_invoice
 from vn_einvoice.xml import parse_xml
 
 from ..tools.einvoice_display import DisplayOptions, format_number, invoice_view, number_text
+from ..tools.received_xml import read_received
 
 _logger = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ class L10nVnEinvoiceMoveReport(models.AbstractModel):
 
     def _l10n_vn_einvoice_signed_xml(self):
         self.ensure_one()
+        if self._l10n_vn_einvoice_is_received():
+            return self.sudo().l10n_vn_einvoice_received_xml_id.raw
         attachment = self.sudo().l10n_vn_einvoice_xml_id
         if not attachment:
             raise UserError(_('Invoice %s has no signed e-invoice XML to print.', self.display_name))
@@ -222,6 +225,8 @@ class L10nVnEinvoiceMoveReport(models.AbstractModel):
         """Everything the e-invoice PDF prints: the display view of the signed XML, and what Odoo adds."""
         self.ensure_one()
         raw = self._l10n_vn_einvoice_signed_xml()
+        if self._l10n_vn_einvoice_is_received():
+            return self._l10n_vn_einvoice_received_report_values(raw)
         try:
             invoice = parse_xml(raw)
         except EInvoiceError as e:
@@ -250,4 +255,28 @@ class L10nVnEinvoiceMoveReport(models.AbstractModel):
             'payment_bank': payment_qr and f'{bank.acc_number} - {bank.bank_id.name or ""}'.strip(' -') or '',
             'lookup_url': self._l10n_vn_einvoice_lookup_url(),
             'lookup_code': self.sudo().l10n_vn_einvoice_lookup_code or '',
+        }
+
+    def _l10n_vn_einvoice_received_report_values(self, raw):
+        """What the PDF of a supplier's e-invoice prints: the same display view, judged against our trust store;
+        nothing of ours (logo, payment QR, lookup code)."""
+        try:
+            received = read_received(raw)
+            verification = verify_invoice(received.xml,
+                                          trusted_certificates=self.company_id._l10n_vn_einvoice_trust_anchors())
+        except EInvoiceError as e:
+            raise UserError(_('The received e-invoice of %(move)s cannot be read: %(error)s', move=self.display_name,
+                              error=e)) from None
+        invoice = received.invoice
+        view = invoice_view(invoice, verification, self._l10n_vn_einvoice_display_options(invoice))
+        qr_payload = invoice.qr_payload
+        return {
+            **view.as_dict(),
+            'buyer_is_company': bool(invoice.buyer.tax_code),
+            'seller_logo': False,
+            'authority_code': invoice.authority_code or '',
+            'qr_payload': qr_payload,
+            'qr_image': self._l10n_vn_einvoice_qr_data_uri(qr_payload) if qr_payload else '',
+            'payment_qr_payload': '', 'payment_qr_image': '', 'payment_bank': '',
+            'lookup_url': '', 'lookup_code': '',
         }

@@ -19,3 +19,4 @@ from . import test_management_reports
 from . import test_sending
 from . import test_alerts
 from . import test_tax_authority
+from . import test_received

@@ -7,3 +7,4 @@ from . import einvoice_correction_wizard
 from . import einvoice_notice_reject
 from . import einvoice_report_wizard
 from . import einvoice_report_wizard_line
+from . import einvoice_received_override_wizard
