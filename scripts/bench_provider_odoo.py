@@ -16,7 +16,9 @@ one run, issues BENCH_N invoices (default 500) three ways, each on its own N pos
 
 Files (PDF/ZIP) are not fetched in these three runs (Odoo fetches them after its PDF rendering); a fourth
 run, ours one by one WITH the files, shows their cost. Round trips are counted by the sandbox (every HTTP
-request it received, logins and look-ups included). The last line prints the figures.
+request it received, logins and look-ups included). ``--latency MS`` (or BENCH_LATENCY_MS) makes the sandbox
+answer every request MS milliseconds late, as a provider across the Internet does. The last lines print the
+figures and the wall-time ratios of Odoo's module against ours.
 """
 import cProfile
 import os
@@ -29,6 +31,10 @@ from datetime import date
 from vn_einvoice.sandbox.viettel import V2_PREFIX, start
 
 N = int(os.environ.get('BENCH_N', '500'))
+# --latency MS (or BENCH_LATENCY_MS): the sandbox answers every request that much later, as a provider across
+# the Internet does; what batching is worth shows only with it
+LATENCY_MS = float(sys.argv[sys.argv.index('--latency') + 1] if '--latency' in sys.argv[:-1]
+                   else os.environ.get('BENCH_LATENCY_MS', '0'))
 MST = '0312345673'
 
 
@@ -45,9 +51,10 @@ def _main():
         print(f'-- installing l10n_vn_einvoice and l10n_vn_edi_viettel in {db} (no demo data)', flush=True)
         subprocess.run(common + ['--stop-after-init', '--without-demo=all', '-i', 'l10n_vn_einvoice,l10n_vn_edi_viettel'],
                        check=True, cwd=repo)
-        print(f'-- benchmark (BENCH_N={N})', flush=True)
+        print(f'-- benchmark (BENCH_N={N}, latency {LATENCY_MS:g} ms per answer)', flush=True)
         with open(__file__, 'rb') as script:
-            run = subprocess.run(common[:2] + ['shell'] + common[2:], stdin=script, cwd=repo)
+            run = subprocess.run(common[:2] + ['shell'] + common[2:], stdin=script, cwd=repo,
+                                 env={**os.environ, 'BENCH_LATENCY_MS': str(LATENCY_MS)})
         return run.returncode
     finally:
         subprocess.run(['dropdb', '--if-exists', db], check=False)
@@ -167,6 +174,8 @@ def _bench(env):
     ours_batch(invoices(2))
     env.cr.commit()
 
+    if LATENCY_MS:
+        app.faults.add(op='*', kind='delay', seconds=LATENCY_MS / 1000)
     results = []
     batch_moves = invoices(N)
     results.append(measure('ours_batch', batch_moves, ours_batch))
@@ -193,6 +202,12 @@ def _bench(env):
               f'{trips:6d} round trips  {trips / N:5.2f}/inv')
     print(f'issued: ours_batch={ok_batch}/{N} ours_one_by_one={ok_each}/{N} odoo={ok_odoo}/{2 * N} '
           f'ours_with_files={ok_files}/{N}; sandbox invoices sharing a key: {duplicates}')
+    by_label = {label: (elapsed, trips) for label, elapsed, trips in results}
+    odoo_s = by_label['odoo_l10n_vn_edi_viettel'][0]
+    print(f'latency={LATENCY_MS:g}ms: odoo/ours_batch wall = {odoo_s / by_label["ours_batch"][0]:.1f}x, '
+          f'odoo/ours_one_by_one wall = {odoo_s / by_label["ours_one_by_one"][0]:.2f}x; round trips/inv: '
+          f'ours_batch={by_label["ours_batch"][1] / N:.3f} ours_one_by_one={by_label["ours_one_by_one"][1] / N:.2f} '
+          f'odoo={by_label["odoo_l10n_vn_edi_viettel"][1] / N:.2f}')
     print(' | '.join(f'{label}: {trips} trips {elapsed:.1f}s ({elapsed / N * 1000:.1f} ms/inv)'
                      for label, elapsed, trips in results) + f' | N={N}')
 

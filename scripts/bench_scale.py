@@ -29,7 +29,7 @@ N = int(os.environ.get('BENCH_N', '10000'))
 DB = f'einv_scale_{int(time.time())}{os.getpid()}'
 ADDONS = f'{ODOO}/addons,{ODOO}/odoo/addons,{REPO}'
 
-SETUP = f'''
+SETUP = '''
 from datetime import date
 from odoo import Command
 env = env(context=dict(env.context, tracking_disable=True))
@@ -39,7 +39,8 @@ company = env['res.company'].create({{
     'street': '12 Nguyễn Huệ', 'city': 'TP. Hồ Chí Minh'}})
 env['account.chart.template'].try_loading('vn', company, install_demo=False)
 company._l10n_vn_einvoice_setup_test_signer('0312345673')
-company.l10n_vn_einvoice_auto_issue = True
+company.l10n_vn_einvoice_auto_issue = {auto_issue}
+env.ref('base.user_admin').write({{'company_ids': [Command.link(company.id)]}})
 env.cr.commit()
 env = env(context=dict(env.context, allowed_company_ids=[company.id]))
 partner = env['res.partner'].create({{'name': 'Công ty Cổ phần Khách hàng', 'is_company': True, 'vat': '0101234565',
@@ -48,12 +49,12 @@ tax = env['account.tax'].search([('company_id', '=', company.id), ('type_tax_use
                                  ('amount', '=', 10), ('amount_type', '=', 'percent')], limit=1)
 products = env['product.product'].create([{{'name': f'Sản phẩm {{i}}', 'taxes_id': [Command.set(tax.ids)]}}
                                           for i in range(3)])
-for start in range(0, {N}, 500):
+for start in range(0, {n}, 500):
     moves = env['account.move'].with_company(company).create([{{
         'move_type': 'out_invoice', 'partner_id': partner.id, 'invoice_date': date(date.today().year, 1, 2),
         'invoice_line_ids': [Command.create({{'product_id': p.id, 'quantity': 1 + (n + i) % 4,
                                               'price_unit': 100_000 + n}}) for i, p in enumerate(products)],
-    }} for n in range(start, min(start + 500, {N}))])
+    }} for n in range(start, min(start + 500, {n}))])
     moves.action_post()
     env.cr.commit()
     env.invalidate_all()
@@ -62,7 +63,9 @@ print('created', env['account.move'].search_count([('company_id', '=', company.i
 
 
 def odoo(*args, **kw):
-    return subprocess.run([PY, str(ODOO / 'odoo-bin'), '-d', DB, f'--addons-path={ADDONS}', *args], **kw)
+    command = [args[0]] if args and args[0] == 'shell' else []  # a sub-command comes first
+    return subprocess.run([PY, str(ODOO / 'odoo-bin'), *command, '-d', DB, f'--addons-path={ADDONS}',
+                           *args[len(command):]], **kw)
 
 
 def query(sql, *params):
@@ -79,6 +82,11 @@ def trigger_cron():
     query("UPDATE ir_cron SET active = true, nextcall = now() AT TIME ZONE 'UTC' - interval '1 minute' "
           "WHERE id = (SELECT res_id FROM ir_model_data WHERE module = 'l10n_vn_einvoice' "
           "AND name = 'ir_cron_l10n_vn_einvoice_issue')")
+    cnx = psycopg2.connect(dbname='postgres')  # wake the cron threads now, as ir.cron._trigger() does
+    cnx.autocommit = True
+    with cnx.cursor() as cr:
+        cr.execute('SELECT pg_notify(%s, %s)', ['cron_trigger', DB])
+    cnx.close()
 
 
 def start_worker(log):
@@ -97,13 +105,20 @@ def rss_peak_mb(pid):
     return 0.0
 
 
-def main():
-    print(f'-- database {DB}: install, then {N} posted invoices')
+def setup_database(n, auto_issue=True):
+    """Install the addon in a new database and create the company and ``n`` posted invoices."""
+    print(f'-- database {DB}: install, then {n} posted invoices', flush=True)
     odoo('--stop-after-init', '--without-demo=all', '-i', 'l10n_vn_einvoice', '--log-level=warn', '--no-http',
          '--max-cron-threads=0', check=True, capture_output=True)
-    out = odoo('shell', '--log-level=warn', '--no-http', '--max-cron-threads=0', input=SETUP, text=True,
-               capture_output=True, check=True)
-    print('  ', out.stdout.strip().splitlines()[-1])
+    out = odoo('shell', '--log-level=warn', '--no-http', '--max-cron-threads=0',
+               input=SETUP.format(n=n, auto_issue=auto_issue), text=True, capture_output=True)
+    if out.returncode or 'Traceback' in out.stdout + out.stderr:
+        sys.exit(f'the set-up failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}')
+    print('  ', out.stdout.strip().splitlines()[-1], flush=True)
+
+
+def main():
+    setup_database(N)
     log = f'/tmp/{DB}.log'
     trigger_cron()
     started = time.perf_counter()
