@@ -7,6 +7,7 @@ Every problem is listed with the path of its element, e.g.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime
 
 from lxml import etree
@@ -105,6 +106,8 @@ def _walk(field: Field, el, path: str, version: str, strict_order: bool, problem
     known_version = version in SUPPORTED_VERSIONS
     extras = KNOWN_EXTRAS.get(field.tag, {})
     seen: dict[str, int] = {}
+    # how often each tag occurs here, counted once (counting per child was quadratic in the children)
+    occurrences = Counter(child.tag for child in el if isinstance(child.tag, str))
     last = -1
     for child in el:
         tag = child.tag
@@ -115,8 +118,7 @@ def _walk(field: Field, el, path: str, version: str, strict_order: bool, problem
             tag = etree.QName(child).localname
         position, spec = positions.get(tag, (None, None))
         count = seen[tag] = seen.get(tag, 0) + 1
-        repeat = (spec is not None and spec.repeat) or (spec is None and sum(
-            1 for c in el.iterchildren(tag)) > 1)
+        repeat = (spec is not None and spec.repeat) or (spec is None and occurrences[tag] > 1)
         cpath = f"{path}/{tag}[{count}]" if repeat else f"{path}/{tag}"
         if namespaced:
             problems.append(Problem(cpath, "elements of HDon have no namespace"))
