@@ -26,38 +26,21 @@ def _config(cls, args):
 
 
 def _viettel(args):
-    from ..sandbox.http import ADMIN_HEADER, SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
+    from ..sandbox.http import SandboxServer  # noqa: PLC0415 - CLI start-up: http.server, only for sandbox
     from ..sandbox.viettel import DEMO_PASSWORD, DEMO_USER, SandboxConfig, ViettelSandbox  # noqa: PLC0415 - CLI start-up: lxml and the simulator, only for sandbox
 
     config = _config(SandboxConfig, args)
     server = SandboxServer(ViettelSandbox(config), args.host, args.port, admin=not args.no_admin)
-    users = ", ".join(u["username"] for u in config.users)
-    print(f"Viettel SInvoice sandbox (never for real invoices) at {server.url}")
-    print(f"  seed 001 API (HTTP Basic):   {server.url}/InvoiceAPI/…")
-    print(f"  current API (token):         {server.url}/services/einvoiceapplication/api/InvoiceAPI/…")
-    print(f"  token login:                 POST {server.url}/auth/login")
+    lines = [f"seed 001 API (HTTP Basic):   {server.url}/InvoiceAPI/…",
+             f"current API (token):         {server.url}/services/einvoiceapplication/api/InvoiceAPI/…",
+             f"token login:                 POST {server.url}/auth/login"]
     if any(u["username"] == DEMO_USER for u in config.users):
-        print(f"  demo credentials:            user {DEMO_USER!r}, password {DEMO_PASSWORD!r}, "
-              "any supplier tax code that passes the MST check (e.g. 0100109106)")
+        lines.append(f"demo credentials:            user {DEMO_USER!r}, password {DEMO_PASSWORD!r}, "
+                     "any supplier tax code that passes the MST check (e.g. 0100109106)")
     else:
-        print(f"  users: {users}")
-    templates = "; ".join(f"{code} {' '.join(t['series'])}" for code, t in config.templates.items())
-    print(f"  templates: {templates}")
-    faults = json.dumps(config.faults) if config.faults else "none"
-    if server.admin_token:  # printed once, here: only who started the sandbox may steer it
-        print(f"  faults: {faults} — change them with POST {server.url}/_sandbox/faults")
-        print(f"  control endpoints (/_sandbox/…) want the header {ADMIN_HEADER}: {server.admin_token}")
-    else:
-        print(f"  faults: {faults}; control endpoints (/_sandbox/…) off")
-    if not ipaddress.ip_address(server.host).is_loopback:
-        print(f"warning: listening on {server.host}, not loopback: other machines can reach this sandbox",
-              file=sys.stderr)
-    print("Ctrl-C to stop.", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
-    return 0
+        lines.append(f"users: {', '.join(u['username'] for u in config.users)}")
+    lines.append("templates: " + "; ".join(f"{code} {' '.join(t['series'])}" for code, t in config.templates.items()))
+    return _serve(server, "Viettel SInvoice sandbox", lines, config.faults)
 
 
 def _serve(server, title: str, lines: list[str], faults) -> int:
