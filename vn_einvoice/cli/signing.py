@@ -147,6 +147,11 @@ _HEADLINES = {
     "code_not_signed": "the seller's signature is intact, but the MCCQT is NOT signed by the tax authority (a copy "
                        "without the tax authority's signature, or an added code): check the code on "
                        "hoadondientu.gdt.gov.vn",
+    # the buyer's copy of a cash-register invoice: the register's code is signed by the taxpayer only in the
+    # message 206 sent to the tax authority, never by the tax authority
+    "code_not_signed/cash_register": "the seller's signature is intact; the MCCQT is a cash-register code, "
+                                     "covered by no signature in this copy (the taxpayer signs it in message 206 "
+                                     "to the tax authority): check the code on hoadondientu.gdt.gov.vn",
     "invalid": "INVALID",
 }
 
@@ -166,7 +171,10 @@ def _yes_no(value) -> str:
 def print_report(report, name: str, out=None) -> None:
     """Human-readable verification report."""
     out = out or sys.stdout
-    print(f"{name}: {_HEADLINES[report.verdict]}", file=out)
+    headline = _HEADLINES[report.verdict]
+    if report.verdict == "code_not_signed" and report.cash_register:
+        headline = _HEADLINES["code_not_signed/cash_register"]
+    print(f"{name}: {headline}", file=out)
     if report.trust_anchors:
         print(f"  trust: {'verified' if report.trust == 'verified' else 'NOT verified'} against the trust store "
               f"({len(report.trust_anchors)} CA):", file=out)

@@ -26,8 +26,11 @@ from .envelope import LEGACY_NS
 _INV = f"{{{LEGACY_NS}}}"
 PATH = "inv:invoice/inv:invoiceData"
 _DATE_FORMATS = ("%Y/%m/%d", "%Y-%m-%d", "%d/%m/%Y")
-REQUIRED = ("templateCode", "invoiceSeries", "invoiceNumber", "invoiceIssuedDate", "sellerLegalName",
-            "sellerTaxCode", "currencyCode", "totalAmountWithVAT")
+# minOccurs="1" in invoiceData of the format's schema (commons.xsd, as shipped in BKAV's
+# Bkav.eHoadon.XML, tuanbs232/iHoaDon): currencyCode is optional there (default VND), and so are the totals
+# (default 0); real invoices leave the currency out (BKAV 2015).
+REQUIRED = ("invoiceType", "templateCode", "invoiceSeries", "invoiceNumber", "invoiceName", "invoiceIssuedDate",
+            "sellerLegalName", "sellerTaxCode", "sellerAddressLine")
 
 
 @dataclass(frozen=True)

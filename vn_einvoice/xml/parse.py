@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
+from ..amounts import codes_template_needs_rate
 from ..codes import TaxRate
 from ..document import (
     ExtraField,
@@ -210,8 +211,14 @@ def read_tree(root: etree._Element) -> Invoice:
             Fee(r.text(lp, "TLPhi"), r.num(lp, "TPhi", f"{p_to}/DSLPhi/LPhi") or Decimal(0))
             for lp in to.findall("DSLPhi/LPhi")
         )
+        before = r.num(to, "TgTCThue", p_to)
+        if before is None and not codes_template_needs_rate(r.text(tt, "KHMSHDon")):
+            # A sales invoice (template 2, no VAT) may leave out TgTCThue and TgTThue (conditional in the
+            # field tables: real cash-register invoices of household businesses do, CA2 2025): its amount
+            # before tax is its lines' amount, its VAT none; the grand total is still checked against them.
+            before = sum((ln.signed_amount for ln in lines if ln.counts_in_totals), Decimal(0))
         totals = Totals(
-            total_before_tax=r.num(to, "TgTCThue", p_to) or Decimal(0),
+            total_before_tax=before or Decimal(0),
             total_tax=r.num(to, "TgTThue", p_to) or Decimal(0),
             total=r.num(to, "TgTTTBSo", p_to) or Decimal(0),
             total_in_words=r.text(to, "TgTTTBChu"),
