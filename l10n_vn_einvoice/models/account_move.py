@@ -286,6 +286,7 @@ class AccountMove(models.Model):
             if series.issuing_mode == 'local' and not (series.signer_id or company.l10n_vn_einvoice_signer_id):
                 errors.append(_('No signer: set one on series %s or in the settings.', series.name))
             errors += self._l10n_vn_einvoice_cqt_check(series)
+            errors += self._l10n_vn_einvoice_cqt_data_check(series)
         if self.l10n_vn_einvoice_cqt_state == 'waiting':
             errors.append(_('This e-invoice was sent to the tax authority and waits for its code: it is not sent twice.'))
         if not company.vat:
@@ -575,6 +576,7 @@ class AccountMove(models.Model):
         if providers:
             more_issued, more_failed = providers._l10n_vn_einvoice_provider_issue(batch=batch)
             issued, failed = issued | more_issued, failed | more_failed
+        issued._l10n_vn_einvoice_cqt_mark_data()  # without code: their data go the same day (203) or by 400
         # invoices with the tax authority's code: sent now (their message is stored), issued when coded
         submitted = issued.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
         if submitted:
