@@ -286,7 +286,6 @@ class AccountMove(models.Model):
             if series.issuing_mode == 'local' and not (series.signer_id or company.l10n_vn_einvoice_signer_id):
                 errors.append(_('No signer: set one on series %s or in the settings.', series.name))
             errors += self._l10n_vn_einvoice_cqt_check(series)
-            errors += self._l10n_vn_einvoice_cqt_data_check(series)
         if self.l10n_vn_einvoice_cqt_state == 'waiting':
             errors.append(_('This e-invoice was sent to the tax authority and waits for its code: it is not sent twice.'))
         if not company.vat:

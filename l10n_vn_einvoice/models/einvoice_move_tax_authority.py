@@ -64,17 +64,20 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
     # Which invoices, and may they go
     # ------------------------------------------------------------------
 
-    def _l10n_vn_einvoice_cqt_connection(self, series):
-        """The company's connection when an invoice of ``series`` is coded by the tax authority, else None."""
+    def _l10n_vn_einvoice_cqt_connection(self, series, coded=True):
+        """The company's connection when an invoice of ``series`` (signed here) is coded by the tax authority
+        (``coded``), or when its data without code must reach it (``coded=False``); else None."""
         self.ensure_one()
-        if series.issuing_mode != 'local' or not series.is_coded:
+        if series.issuing_mode != 'local' or bool(series.is_coded) != coded:
             return None
         return self.env['l10n_vn_einvoice.tax.connection'].sudo().search(
             [('company_id', '=', self.company_id.id), ('active', '=', True)], limit=1) or None
 
     def _l10n_vn_einvoice_cqt_check(self, series):
-        """Problems that prevent sending an invoice of ``series`` for coding (translated)."""
-        connection = self._l10n_vn_einvoice_cqt_connection(series)
+        """Problems that prevent issuing an invoice of ``series`` with the tax authority (translated): the
+        registration must be accepted and cover the kind of invoice (with or without code)."""
+        coded = bool(series.is_coded)
+        connection = self._l10n_vn_einvoice_cqt_connection(series, coded=coded)
         if connection is None:
             return []
         if connection.registration_state != 'accepted':
@@ -82,30 +85,13 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
                       'must be accepted first (connection %(connection)s: %(state)s).', series=series.name,
                       connection=connection.name,
                       state=dict(connection._fields['registration_state']._description_selection(self.env))[
-                          connection.registration_state])]
-        if not connection.with_code:
-            return [_('The registration of the company does not cover invoices with code (series %s).', series.name)]
-        return []
-
-    def _l10n_vn_einvoice_cqt_data_connection(self, series):
-        """The company's connection when the data of an invoice of ``series`` (without code, signed here)
-        must reach the tax authority, else None."""
-        self.ensure_one()
-        if series.issuing_mode != 'local' or series.is_coded:
-            return None
-        return self.env['l10n_vn_einvoice.tax.connection'].sudo().search(
-            [('company_id', '=', self.company_id.id), ('active', '=', True)], limit=1) or None
-
-    def _l10n_vn_einvoice_cqt_data_check(self, series):
-        """Problems that prevent issuing an invoice without code of ``series`` (translated)."""
-        connection = self._l10n_vn_einvoice_cqt_data_connection(series)
-        if connection is None:
-            return []
-        if connection.registration_state != 'accepted':
-            return [_('The data of series %(series)s go to the tax authority: the registration 01/ĐKTĐ-HĐĐT of the '
+                          connection.registration_state]) if coded else
+                    _('The data of series %(series)s go to the tax authority: the registration 01/ĐKTĐ-HĐĐT of the '
                       'company must be accepted first (connection %(connection)s).', series=series.name,
                       connection=connection.name)]
-        if not connection.without_code:
+        if coded and not connection.with_code:
+            return [_('The registration of the company does not cover invoices with code (series %s).', series.name)]
+        if not coded and not connection.without_code:
             return [_('The registration of the company does not cover invoices without code (series %s).',
                       series.name)]
         return []
@@ -217,11 +203,7 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
         """Record the replies to the data of an invoice without code: a 204 with no refusal closes it; a 204
         refusing it (or a 999 error) leaves it to correct and send again, with the tax authority's reasons."""
         self.ensure_one()
-        logged = connection._log_replies(outcome, move=self)
-        final = outcome.final
-        if final is None and outcome.rejected_technically:
-            final = outcome.receipt
-        record = logged.get(final.message_id) if final is not None else None
+        record = connection._log_final_reply(outcome, move=self)
         if record is None:
             return
         internal = self.with_context(l10n_vn_einvoice_internal=True)
@@ -246,7 +228,7 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
         moves = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state in ('data_pending', 'data_refused'))
         sent = self.browse()
         for move in moves:
-            connection = move._l10n_vn_einvoice_cqt_data_connection(move.l10n_vn_einvoice_series_id)
+            connection = move._l10n_vn_einvoice_cqt_connection(move.l10n_vn_einvoice_series_id, coded=False)
             xml = move.l10n_vn_einvoice_xml_id.raw
             if connection is None or connection.registration_state != 'accepted' or not xml:
                 continue

@@ -232,11 +232,7 @@ class L10nVnEinvoiceSummary(models.Model):
 
     def _apply(self, connection, outcome):
         self.ensure_one()
-        logged = connection._log_replies(outcome)
-        final = outcome.final
-        if final is None and outcome.rejected_technically:
-            final = outcome.receipt
-        record = logged.get(final.message_id) if final is not None else None
+        record = connection._log_final_reply(outcome)
         if record is None:
             return
         moves = self.move_ids.with_context(l10n_vn_einvoice_internal=True, mail_notrack=True)

@@ -251,6 +251,15 @@ class L10nVnEinvoiceTaxConnection(models.Model):
             self._log_event(known[reply.message_id], outcome='failed' if result == 'refused' else 'done', move=move)
         return known
 
+    def _log_final_reply(self, outcome, move=None):
+        """Record the replies; the record of the one that ends the exchange (the final reply, or a 999
+        refusing the message itself), or None while the tax authority has not decided."""
+        logged = self._log_replies(outcome, move=move)
+        final = outcome.final
+        if final is None and outcome.rejected_technically:
+            final = outcome.receipt
+        return logged.get(final.message_id) if final is not None else None
+
     # ------------------------------------------------------------------
     # Registration 01/ĐKTĐ-HĐĐT
     # ------------------------------------------------------------------

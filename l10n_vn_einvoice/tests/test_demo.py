@@ -34,7 +34,8 @@ class TestDemo(TransactionCase):
         self.assertEqual(connection.registration_state, 'none')
         self.assertFalse(connection.message_ids)
 
-    def test_demo_company_issues_coded_invoice_end_to_end(self):
+    def issue_demo_invoice(self):
+        """A new user's first invoice in the demo company, confirmed and issued: (env, move)."""
         company = self.env.ref('base.demo_company_vn')
         env = self.env(context={'allowed_company_ids': [company.id]})
         tax = env['account.tax'].search([('company_id', '=', company.id), ('type_tax_use', '=', 'sale'),
@@ -46,6 +47,11 @@ class TestDemo(TransactionCase):
         })
         move.action_post()
         move.action_l10n_vn_einvoice_issue()
+        return env, move
+
+    def test_demo_company_issues_coded_invoice_end_to_end(self):
+        env, move = self.issue_demo_invoice()
+        company = move.company_id
         self.assertEqual((move.l10n_vn_einvoice_state, move.l10n_vn_einvoice_cqt_state), ('USING', 'coded'),
                          move.l10n_vn_einvoice_error)
         raw = move.l10n_vn_einvoice_xml_id.raw
@@ -62,17 +68,7 @@ class TestDemo(TransactionCase):
         self.assertNotIn('class="vn-sig vn-sig-unverified', html)
 
     def test_demo_company_issues_signed_invoice(self):
-        company = self.env.ref('base.demo_company_vn')
-        env = self.env(context={'allowed_company_ids': [company.id]})
-        tax = env['account.tax'].search([('company_id', '=', company.id), ('type_tax_use', '=', 'sale'),
-                                         ('l10n_vn_einvoice_rate', '=', '10%')], limit=1)
-        move = env['account.move'].create({
-            'move_type': 'out_invoice', 'partner_id': env.ref('l10n_vn_einvoice.demo_customer_company').id,
-            'invoice_line_ids': [Command.create({'name': 'Tư vấn', 'quantity': 1, 'price_unit': 5_000_000,
-                                                 'tax_ids': [Command.set(tax.ids)]})],
-        })
-        move.action_post()
-        move.action_l10n_vn_einvoice_issue()
+        env, move = self.issue_demo_invoice()
         self.assertEqual(move.l10n_vn_einvoice_state, 'USING', move.l10n_vn_einvoice_error)
         self.assertTrue(verify_invoice(move.l10n_vn_einvoice_xml_id.raw).valid)
         self.assertEqual(move.l10n_vn_einvoice_cqt_state, 'coded')

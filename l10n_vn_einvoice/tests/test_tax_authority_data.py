@@ -9,43 +9,24 @@ from datetime import date
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
-from vn_einvoice.sandbox.http import SandboxServer
-from vn_einvoice.sandbox.taxauthority import ReplyFault, TaxAuthoritySandbox
+from vn_einvoice.sandbox.taxauthority import ReplyFault
 from vn_einvoice.taxauthority import parse_message, verify_summary
 
-from .common import SELLER_MST, EinvoiceCommon
+from .common import SELLER_MST
+from .test_tax_authority import TaxAuthorityConnectedCommon
 
 
-class TaxAuthorityDataCommon(EinvoiceCommon):
-    summary_table = False
+class TaxAuthorityDataCommon(TaxAuthorityConnectedCommon):
+    connection_values = {'without_code': True}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sandbox = TaxAuthoritySandbox()
-        cls.server = SandboxServer(cls.sandbox).start()
-        cls.addClassCleanup(cls.server.stop)
-        cls.company.write({'l10n_vn_einvoice_tax_office_code': '79100',
-                           'l10n_vn_einvoice_tax_office_name': 'Thuế cơ sở 1 Thành phố Hồ Chí Minh'})
-        cls.connection = cls.env['l10n_vn_einvoice.tax.connection'].sudo().create({
-            'name': 'T-VAN sandbox', 'company_id': cls.company.id, 'url': cls.server.url, 'username': 'demo',
-            'password': 'demo', 'contact_name': 'Nguyễn Văn An', 'place': 'Thành phố Hồ Chí Minh',
-            'authority_ca': cls.sandbox.identity.ca_pem.decode(), 'wait_seconds': 5, 'poll_interval': 0.05,
-            'read_timeout': 3, 'without_code': True, 'summary_table': cls.summary_table,
-        })
         yy = cls.year % 100
         cls.k_series = cls.env['l10n_vn_einvoice.series'].create({
             'template_id': cls.series.template_id.id, 'symbol': f'K{yy:02d}TBB', 'company_id': cls.company.id,
             'date_start': date(cls.year, 1, 1), 'signer_id': cls.signer.id,
         })
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox.reset()
-        self.sandbox.faults.clear()
-        self.sandbox.reply_faults.clear()
-        self.connection.action_register()
-        self.assertEqual(self.connection.registration_state, 'accepted')
 
     def issued_without_code(self, count=1, **vals):
         moves = self.env['account.move']
@@ -216,7 +197,7 @@ class TestDataWithoutCode(TaxAuthorityDataCommon):
 
 @tagged('post_install_l10n', 'post_install', '-at_install')
 class TestSummaryTable(TaxAuthorityDataCommon):
-    summary_table = True
+    connection_values = {'without_code': True, 'summary_table': True}
 
     def new_table(self, day):
         with Form(self.env['l10n_vn_einvoice.summary']) as form:
