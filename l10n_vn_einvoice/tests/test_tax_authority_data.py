@@ -173,6 +173,9 @@ class TestDataWithoutCode(TaxAuthorityDataCommon):
         self.assertTrue(all(e.user_id and e.date for e in events))
         with self.assertRaises(UserError):
             sent.write({'outcome': 'failed'})
+        # found by the log's search filter
+        arch = self.env['l10n_vn_einvoice.event'].get_views([(False, 'search')])['views']['search']['arch']
+        self.assertIn('name="tax_authority"', arch)
         # the registration's messages too, without invoice
         self.assertTrue(self.env['l10n_vn_einvoice.event'].search_count([
             ('event', '=', 'tax_authority'), ('message', 'ilike', '100 Registration')]))
