@@ -260,6 +260,22 @@ def test_a_batch_with_an_invalid_invoice_lists_it(sandbox, seller):
     assert sorted(k[3] for k in app.invoices) == ["1", "3"]  # the valid one is received, once
 
 
+def test_an_invoice_of_another_tax_code_is_refused(sandbox, seller):
+    server, app = sandbox
+    register(server, seller)
+    raw = message(seller, 203, seller.invoice(1, "K26TAA")).replace(b"<MST>" + seller.tax_code.encode() + b"</MST>",
+                                                                   b"<MST>0101234565</MST>", 1)  # the envelope's
+    # this library refuses to send it: posted by hand, as another client could
+    mid = re.search(rb"<MTDiep>([^<]+)</MTDiep>", raw).group(1).decode()
+    response = requests.post(f"{server.url}/tvan/v1/messages", data=raw, auth=("demo", "demo"), timeout=10,
+                             headers={"Content-Type": "application/xml"})
+    assert response.status_code == 202
+    outcome = exchange(server).wait(mid, MessageType.INVOICE_WITHOUT_CODE)
+    assert outcome.rejected_technically and types(outcome) == [999]
+    assert any("MST 0101234565" in str(r) for r in outcome.receipt.receipt().reasons)
+    assert app.invoices == {}
+
+
 # --- 300 → 999, 301 ------------------------------------------------------------------------------------------
 
 def _notice(seller, *lines) -> bytes:

@@ -29,3 +29,4 @@ from . import einvoice_provider_field
 from . import einvoice_provider_difference
 from . import einvoice_tax_connection
 from . import einvoice_tax_message
+from . import einvoice_summary

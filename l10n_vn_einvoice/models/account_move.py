@@ -575,6 +575,7 @@ class AccountMove(models.Model):
         if providers:
             more_issued, more_failed = providers._l10n_vn_einvoice_provider_issue(batch=batch)
             issued, failed = issued | more_issued, failed | more_failed
+        issued._l10n_vn_einvoice_cqt_mark_data()  # without code: their data go the same day (203) or by 400
         # invoices with the tax authority's code: sent now (their message is stored), issued when coded
         submitted = issued.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
         if submitted:

@@ -1,5 +1,10 @@
 """Issuing "with code": a locally signed invoice of a C… series is sent to the tax authority (message 200)
 and becomes an e-invoice only when the tax authority returns it coded (202: ``MCCQT`` and its signature).
+Invoices "without code" (K… series) are issued at once; their data go to the tax authority the same day
+(message 203, one envelope per invoice, by the daily scheduled action or the "Send the data" button) and
+the check result (999, then 204) is followed like the codes; a refusal is shown on the invoice, in the tax
+authority's words, and the data are sent again once corrected. A company registered to report by summary
+table (01/TH-HĐĐT, message 400) reports them in ``l10n_vn_einvoice.summary`` instead.
 
 When the company has an active connection to the tax authority, issuing an invoice of a coded series
 numbers, builds and signs it as usual, then stores the message 200 (in the message log, before it
@@ -31,7 +36,14 @@ CQT_STATES = [
     ('waiting', 'Waiting for the tax authority'),
     ('coded', 'Coded by the tax authority'),
     ('refused', 'Refused by the tax authority'),
+    ('data_pending', 'Data to send to the tax authority'),
+    ('data_sent', 'Data sent, waiting for the check'),
+    ('data_ok', 'Data received by the tax authority'),
+    ('data_refused', 'Data refused by the tax authority'),
+    ('summary_pending', 'To report in a summary table'),
+    ('summary_sent', 'Reported in a summary table, waiting'),
 ]
+SENT_STATES = ('waiting', 'data_sent')  # a message of this invoice is out, its reply awaited
 
 
 class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
@@ -52,17 +64,20 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
     # Which invoices, and may they go
     # ------------------------------------------------------------------
 
-    def _l10n_vn_einvoice_cqt_connection(self, series):
-        """The company's connection when an invoice of ``series`` is coded by the tax authority, else None."""
+    def _l10n_vn_einvoice_cqt_connection(self, series, coded=True):
+        """The company's connection when an invoice of ``series`` (signed here) is coded by the tax authority
+        (``coded``), or when its data without code must reach it (``coded=False``); else None."""
         self.ensure_one()
-        if series.issuing_mode != 'local' or not series.is_coded:
+        if series.issuing_mode != 'local' or bool(series.is_coded) != coded:
             return None
         return self.env['l10n_vn_einvoice.tax.connection'].sudo().search(
             [('company_id', '=', self.company_id.id), ('active', '=', True)], limit=1) or None
 
     def _l10n_vn_einvoice_cqt_check(self, series):
-        """Problems that prevent sending an invoice of ``series`` for coding (translated)."""
-        connection = self._l10n_vn_einvoice_cqt_connection(series)
+        """Problems that prevent issuing an invoice of ``series`` with the tax authority (translated): the
+        registration must be accepted and cover the kind of invoice (with or without code)."""
+        coded = bool(series.is_coded)
+        connection = self._l10n_vn_einvoice_cqt_connection(series, coded=coded)
         if connection is None:
             return []
         if connection.registration_state != 'accepted':
@@ -70,10 +85,30 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
                       'must be accepted first (connection %(connection)s: %(state)s).', series=series.name,
                       connection=connection.name,
                       state=dict(connection._fields['registration_state']._description_selection(self.env))[
-                          connection.registration_state])]
-        if not connection.with_code:
+                          connection.registration_state]) if coded else
+                    _('The data of series %(series)s go to the tax authority: the registration 01/ĐKTĐ-HĐĐT of the '
+                      'company must be accepted first (connection %(connection)s).', series=series.name,
+                      connection=connection.name)]
+        if coded and not connection.with_code:
             return [_('The registration of the company does not cover invoices with code (series %s).', series.name)]
+        if not coded and not connection.without_code:
+            return [_('The registration of the company does not cover invoices without code (series %s).',
+                      series.name)]
         return []
+
+    def _l10n_vn_einvoice_cqt_mark_data(self):
+        """Just issued invoices without code whose data the tax authority must get: to send (203) or to
+        report in the next summary table (400)."""
+        todo = self.filtered(lambda m: not m.l10n_vn_einvoice_cqt_state and m.l10n_vn_einvoice_number
+                             and m.l10n_vn_einvoice_series_id.issuing_mode == 'local'
+                             and not m.l10n_vn_einvoice_series_id.is_coded)
+        connections = self.env['l10n_vn_einvoice.tax.connection'].sudo().search(
+            [('company_id', 'in', todo.company_id.ids), ('active', '=', True), ('registration_state', '=', 'accepted'),
+             ('without_code', '=', True)])
+        for connection in connections:
+            moves = todo.filtered(lambda m, c=connection: m.company_id == c.company_id)
+            moves.with_context(l10n_vn_einvoice_internal=True, mail_notrack=True).write({
+                'l10n_vn_einvoice_cqt_state': 'summary_pending' if connection.summary_table else 'data_pending'})
 
     def _l10n_vn_einvoice_check_not_waiting(self):
         waiting = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
@@ -109,30 +144,36 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
 
     def _l10n_vn_einvoice_cqt_exchange(self, commit=False, wait=True):
         """Send (or look up) the waiting invoices' messages and apply the replies, invoice by invoice."""
-        for move in self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting'):
+        for move in self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state in SENT_STATES):
             move = move.with_prefetch()
             sent = move._l10n_vn_einvoice_cqt_sent()
             connection = sent.connection_id
             if not sent or not connection:
                 continue
             raw = base64.b64decode(sent.with_context(bin_size=False).xml)
+            sent_type = MessageType(int(sent.message_type))
             try:
                 with connection._client() as client:
                     if client.status(sent.message_id) is None:
                         client.send(raw)  # never arrived (or first time): these very bytes
                     exchange = connection._exchange(client, wait=wait)
-                    outcome = exchange.wait(sent.message_id, MessageType.INVOICE_FOR_CODE) if wait else \
-                        exchange.poll(sent.message_id, MessageType.INVOICE_FOR_CODE)
+                    outcome = exchange.wait(sent.message_id, sent_type) if wait else \
+                        exchange.poll(sent.message_id, sent_type)
             except NoReplyYet:
                 continue
             except ProviderUnknownOutcome as e:
                 _logger.info('invoice %s: message %s: %s', move.id, sent.message_id, e)
+                connection._log_failure(sent, e, move=move)
                 continue
             except ProviderError as e:
+                connection._log_failure(sent, e, move=move)
                 move.with_context(l10n_vn_einvoice_internal=True).write(
                     {'l10n_vn_einvoice_error': connection._error_text(e)})
                 continue
-            move._l10n_vn_einvoice_cqt_apply(connection, sent, outcome)
+            if sent_type is MessageType.INVOICE_WITHOUT_CODE:
+                move._l10n_vn_einvoice_cqt_data_apply(connection, outcome)
+            else:
+                move._l10n_vn_einvoice_cqt_apply(connection, sent, outcome)
             if commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit  # one invoice per transaction (scheduled action)
 
@@ -157,6 +198,56 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
             self.message_post(body=_('The tax authority refused to code e-invoice %(name)s: %(reasons)s. Correct the '
                                      'invoice and issue it again: it keeps its number.',
                                      name=self.l10n_vn_einvoice_name, reasons=html_escape(reasons)))
+
+    def _l10n_vn_einvoice_cqt_data_apply(self, connection, outcome):
+        """Record the replies to the data of an invoice without code: a 204 with no refusal closes it; a 204
+        refusing it (or a 999 error) leaves it to correct and send again, with the tax authority's reasons."""
+        self.ensure_one()
+        record = connection._log_final_reply(outcome, move=self)
+        if record is None:
+            return
+        internal = self.with_context(l10n_vn_einvoice_internal=True)
+        if record.result == 'ok':
+            internal.write({'l10n_vn_einvoice_cqt_state': 'data_ok', 'l10n_vn_einvoice_error': False})
+            self.message_post(body=_('The tax authority received the data of e-invoice %(name)s (%(notice)s).',
+                                     name=self.l10n_vn_einvoice_name, notice=record.summary))
+            return
+        reasons = record.reasons or record.summary
+        internal.write({
+            'l10n_vn_einvoice_cqt_state': 'data_refused',
+            'l10n_vn_einvoice_error': _('The tax authority refused the data of the e-invoice: %s', reasons),
+        })
+        self.message_post(body=_('The tax authority refused the data of e-invoice %(name)s: %(reasons)s. Correct '
+                                 'the cause and send the data again ("Send the data to the tax authority").',
+                                 name=self.l10n_vn_einvoice_name, reasons=html_escape(reasons)))
+
+    def _l10n_vn_einvoice_cqt_send_data(self, commit=False, wait=True):
+        """Send the data of these invoices without code (203, one envelope each, kept before it leaves),
+        then follow the replies. A refused invoice goes again under a new message: the tax authority did
+        not record it."""
+        moves = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state in ('data_pending', 'data_refused'))
+        sent = self.browse()
+        for move in moves:
+            connection = move._l10n_vn_einvoice_cqt_connection(move.l10n_vn_einvoice_series_id, coded=False)
+            xml = move.l10n_vn_einvoice_xml_id.raw
+            if connection is None or connection.registration_state != 'accepted' or not xml:
+                continue
+            try:
+                raw = build_message(MessageType.INVOICE_WITHOUT_CODE, [xml], sender=connection._sender_code(),
+                                    receiver=connection.receiver_code, tax_code=move.company_id.vat)
+            except EInvoiceError as e:
+                move.with_context(l10n_vn_einvoice_internal=True).write({
+                    'l10n_vn_einvoice_error': _('The message to the tax authority cannot be made: %s',
+                                                connection._error_text(e))})
+                continue
+            message = connection._log_sent(raw, move=move)
+            move.with_context(l10n_vn_einvoice_internal=True).write({
+                'l10n_vn_einvoice_cqt_state': 'data_sent', 'l10n_vn_einvoice_cqt_message': message.message_id})
+            sent |= move
+        if commit and sent:
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # the messages are safe before they leave
+        sent._l10n_vn_einvoice_cqt_exchange(commit=commit, wait=wait)
+        return sent
 
     def _l10n_vn_einvoice_cqt_coded(self, connection, sent, reply, record):
         coded = reply.coded_invoice()
@@ -188,10 +279,13 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
     def action_l10n_vn_einvoice_cqt_check(self):
         """Send again if it never arrived, and read the tax authority's replies."""
         self._l10n_vn_einvoice_check_access()
-        waiting = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
+        waiting = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state in SENT_STATES)
         if not waiting:
             raise UserError(_('None of these invoices is waiting for the tax authority.'))
+        data = waiting.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'data_sent')
         waiting._l10n_vn_einvoice_cqt_exchange()
+        if data:
+            return data._l10n_vn_einvoice_cqt_notify(data)
         still = waiting.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
         return {
             'type': 'ir.actions.client', 'tag': 'display_notification',
@@ -203,9 +297,42 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
                        'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'}},
         }
 
+    def _l10n_vn_einvoice_cqt_notify(self, todo):
+        """What became of the data of ``todo`` (a notification)."""
+        ok = todo.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'data_ok')
+        refused = todo.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'data_refused')
+        waiting = todo.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'data_sent')
+        return {
+            'type': 'ir.actions.client', 'tag': 'display_notification',
+            'params': {'type': 'success' if len(ok) == len(todo) else 'warning', 'title': _('Tax authority'),
+                       'message': _('%(ok)s received, %(refused)s refused, %(waiting)s waiting, %(unsent)s not sent.',
+                                    ok=len(ok), refused=len(refused), waiting=len(waiting),
+                                    unsent=len(todo - ok - refused - waiting)),
+                       'sticky': len(ok) != len(todo),
+                       'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'}},
+        }
+
+    def action_l10n_vn_einvoice_cqt_send_data(self):
+        """Send the data of invoices without code now (or again, once a refusal is corrected)."""
+        self._l10n_vn_einvoice_check_access()
+        todo = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state in ('data_pending', 'data_refused'))
+        if not todo:
+            raise UserError(_('None of these invoices has data to send to the tax authority.'))
+        todo._l10n_vn_einvoice_cqt_send_data()
+        return self._l10n_vn_einvoice_cqt_notify(todo)
+
     @api.model
     def _cron_l10n_vn_einvoice_cqt(self, batch_size=200):
-        moves = self.search([('l10n_vn_einvoice_cqt_state', '=', 'waiting')], limit=batch_size,
+        """Follow the messages out (200 and 203) and the summary tables sent."""
+        moves = self.search([('l10n_vn_einvoice_cqt_state', 'in', SENT_STATES)], limit=batch_size,
                             order='invoice_date, id')
         moves._l10n_vn_einvoice_cqt_exchange(commit=self._can_commit(), wait=False)
         self.env['l10n_vn_einvoice.notice']._cron_l10n_vn_einvoice_tax_notices()
+        self.env['l10n_vn_einvoice.summary']._cron_l10n_vn_einvoice_summaries()
+
+    @api.model
+    def _cron_l10n_vn_einvoice_cqt_data(self, batch_size=1000):
+        """Daily: the data of the invoices without code issued and not sent yet (message 203)."""
+        moves = self.search([('l10n_vn_einvoice_cqt_state', '=', 'data_pending')], limit=batch_size,
+                            order='l10n_vn_einvoice_issue_datetime, id')
+        moves._l10n_vn_einvoice_cqt_send_data(commit=self._can_commit(), wait=False)

@@ -10,10 +10,13 @@ new message. Credentials are readable by administrators only and never written t
 
 import base64
 import logging
+from urllib.parse import urlsplit
+
+import requests
 
 from cryptography import x509
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from vn_einvoice.errors import EInvoiceError
@@ -32,6 +35,8 @@ from vn_einvoice.taxauthority import (
     verify_authority_signature,
 )
 from vn_einvoice.taxauthority.transport import Exchange, NoReplyYet, TvanClient
+
+from .einvoice_event import masked
 
 _logger = logging.getLogger(__name__)
 
@@ -84,6 +89,11 @@ class L10nVnEinvoiceTaxConnection(models.Model):
     place = fields.Char(help='Địa danh written on the form, e.g. Thành phố Hồ Chí Minh.')
     with_code = fields.Boolean(string='Invoices with code', default=True)
     without_code = fields.Boolean(string='Invoices without code')
+    summary_table = fields.Boolean(
+        string='Data by summary table',
+        help='Registered to send the data of invoices without code by summary table 01/TH-HĐĐT (message 400: '
+             'petrol retail, telecommunications, transport, insurance, banking… — Decree 123/2020 Art. 22.3) '
+             'instead of each invoice the day it is issued (message 203).')
     use_vat = fields.Boolean(string='VAT invoices', default=True)
     use_sales = fields.Boolean(string='Sales invoices')
     registration_state = fields.Selection(REGISTRATION_STATES, string='Registration', default='none',
@@ -162,14 +172,37 @@ class L10nVnEinvoiceTaxConnection(models.Model):
     # The message log
     # ------------------------------------------------------------------
 
+    def _log_event(self, record, outcome='done', move=None, text=''):
+        """The user log's row of a message to or from the tax authority: who, when, the outcome and the
+        XML (masked, bounded; the whole XML stays in the message log)."""
+        raw = base64.b64decode(record.with_context(bin_size=False).xml or b'')
+        xml = raw.decode('utf-8', 'replace')
+        secrets = tuple(s for s in (self.sudo().password,) if s)
+        kind = dict(record._fields['message_type']._description_selection(self.env))[record.message_type]
+        message = _('%(direction)s %(kind)s, MTDiep %(id)s', kind=kind, id=record.message_id,
+                    direction=_('Sent') if record.direction == 'out' else _('Received'))
+        if record.reply_to:
+            message += _(' (answers %s)', record.reply_to)
+        if text or record.summary or record.reasons:
+            message += ': ' + masked('\n'.join(t for t in (text, record.summary, record.reasons) if t), secrets)
+        self.env['l10n_vn_einvoice.event'].with_company(self.company_id)._log(
+            'tax_authority', move or None, outcome=outcome, message=message, channel=self.url,
+            **{'request' if record.direction == 'out' else 'response': masked(xml, secrets)})
+
     def _log_sent(self, raw, move=None):
         self.ensure_one()
         header = parse_message(raw).header
-        return self.env['l10n_vn_einvoice.tax.message'].sudo().create({
+        record = self.env['l10n_vn_einvoice.tax.message'].sudo().create({
             'company_id': self.company_id.id, 'connection_id': self.id, 'move_id': move.id if move else False,
             'direction': 'out', 'message_type': str(int(header.type)), 'message_id': header.message_id,
             'summary': _('Sent'), 'xml': base64.b64encode(raw),
         })
+        self._log_event(record, move=move)
+        return record
+
+    def _log_failure(self, sent, error, move=None):
+        """A message that could not be delivered (refused by the T-VAN, wrong account…), in the user log."""
+        self._log_event(sent, outcome='failed', move=move, text=self._error_text(error))
 
     def _reply_facts(self, reply):
         """(result, summary, reasons) of a reply, with its signature judged against the trusted CA."""
@@ -215,7 +248,17 @@ class L10nVnEinvoiceTaxConnection(models.Model):
                 'reply_to': reply.reply_to, 'result': result, 'summary': summary, 'reasons': reasons,
                 'xml': base64.b64encode(reply.raw),
             })
+            self._log_event(known[reply.message_id], outcome='failed' if result == 'refused' else 'done', move=move)
         return known
+
+    def _log_final_reply(self, outcome, move=None):
+        """Record the replies; the record of the one that ends the exchange (the final reply, or a 999
+        refusing the message itself), or None while the tax authority has not decided."""
+        logged = self._log_replies(outcome, move=move)
+        final = outcome.final
+        if final is None and outcome.rejected_technically:
+            final = outcome.receipt
+        return logged.get(final.message_id) if final is not None else None
 
     # ------------------------------------------------------------------
     # Registration 01/ĐKTĐ-HĐĐT
@@ -242,7 +285,8 @@ class L10nVnEinvoiceTaxConnection(models.Model):
             contact_phone=self.contact_phone or company.phone, place=self.place or company.city,
             date=fields.Date.context_today(self), certificates=(CertificateEntry.of(certificate),),
             kind=1 if self.registration_state in ('none', 'refused') else 2,
-            with_code=self.with_code, without_code=self.without_code, uses=uses)
+            with_code=self.with_code, without_code=self.without_code, uses=uses,
+            full_data=not (self.without_code and self.summary_table))
 
     def action_register(self):
         """Build, sign and send the registration 01/ĐKTĐ-HĐĐT, then follow the replies."""
@@ -251,21 +295,57 @@ class L10nVnEinvoiceTaxConnection(models.Model):
             raise UserError(_('Only e-invoice managers may register the company with the tax authority.'))
         if self.registration_state == 'waiting':
             raise UserError(_('A registration is already waiting for the tax authority: check its replies first.'))
-        signer = self.signer_id or self.company_id.l10n_vn_einvoice_signer_id
-        if not signer:
+        if not (self.signer_id or self.company_id.l10n_vn_einvoice_signer_id):
             raise UserError(_('Choose the signer whose certificate is registered.'))
         try:
-            with signer.sudo()._open_signer() as lib_signer:
-                form = build_registration_xml(self._registration(lib_signer.certificate))
-                signed = sign_registration(form, lib_signer)
-            raw = build_message(MessageType.REGISTRATION, [signed], sender=self._sender_code(),
-                                receiver=self.receiver_code, tax_code=self.company_id.vat)
+            return self._sign_and_send_registration()
         except EInvoiceError as e:
             raise UserError(_('The registration form cannot be made: %s', self._error_text(e))) from None
+
+    def _sign_and_send_registration(self):
+        """The registration without the manager check (the demo set-up runs as the system)."""
+        signer = self.signer_id or self.company_id.l10n_vn_einvoice_signer_id
+        with signer.sudo()._open_signer() as lib_signer:
+            signed = sign_registration(build_registration_xml(self._registration(lib_signer.certificate)), lib_signer)
+        raw = build_message(MessageType.REGISTRATION, [signed], sender=self._sender_code(),
+                            receiver=self.receiver_code, tax_code=self.company_id.vat)
         sent = self._log_sent(raw)
         self.write({'registration_state': 'waiting', 'registration_message': sent.message_id,
                     'registration_reason': False})
         return self._follow_registration(sent, first=True)
+
+    @api.model
+    def _l10n_vn_einvoice_demo_sandbox(self, connection_ids):
+        """DEMO ONLY: connect the demo company to the tax-authority sandbox on loopback (scripts/run starts
+        it): trust the sandbox's TEST CA (fetched from the sandbox, for the connection and the company's
+        trusted CAs, so that coded invoices verify) and register the company (01/ĐKTĐ-HĐĐT). When the
+        sandbox does not answer, nothing is sent: the registration stays pending, the install goes on."""
+        for connection in self.browse(connection_ids).sudo():
+            if urlsplit(connection.url).hostname not in ('127.0.0.1', 'localhost', '::1'):
+                raise UserError(_('The demo set-up only connects to a sandbox on this machine.'))
+            try:
+                response = requests.get(connection.url.rstrip('/') + '/tvan/v1/ca.pem', timeout=3)
+                response.raise_for_status()
+                pem = response.text
+                x509.load_pem_x509_certificate(pem.encode())
+            except (requests.RequestException, ValueError) as e:
+                _logger.info('Demo: the tax-authority sandbox at %s does not answer (%s): registration pending '
+                             '(start it with scripts/run)', connection.url, type(e).__name__)
+                continue
+            company = connection.company_id
+            certificates = self.env['certificate.certificate'].sudo()
+            name = 'CỤC THUẾ sandbox CA - TEST, never trust it for real invoices'
+            old = company.l10n_vn_einvoice_trusted_ca_ids.filtered(lambda c, n=name: c.name == n)
+            company.l10n_vn_einvoice_trusted_ca_ids = [Command.unlink(c.id) for c in old] + [Command.link(
+                certificates.create({'name': name, 'content': base64.b64encode(pem.encode()),
+                                     'company_id': company.id}).id)]
+            connection.authority_ca = pem
+            if connection.registration_state == 'waiting':
+                connection.write({'registration_state': 'refused',
+                                  'registration_reason': 'Demo: the sandbox was restarted, registered again'})
+            connection._sign_and_send_registration()
+            _logger.info('Demo: registration with the tax-authority sandbox at %s: %s', connection.url,
+                         connection.registration_state)
 
     def action_check_registration(self):
         """Look the registration up at the T-VAN (sending it again, same bytes, if it never arrived) and
@@ -290,10 +370,12 @@ class L10nVnEinvoiceTaxConnection(models.Model):
                 'is not sent twice.'))
         except ProviderUnknownOutcome as e:
             _logger.info('registration %s: %s', sent.message_id, e)
+            self._log_failure(sent, e)
             return self._notify('warning', _('Registration: no answer'), _(
                 'It is unknown whether the T-VAN received the form (no answer in time). "Check replies" looks it '
                 'up and sends the same form again only if it never arrived.'))
         except ProviderError as e:
+            self._log_failure(sent, e)
             self.write({'registration_state': 'refused', 'registration_reason': self._error_text(e)})
             return self._notify('danger', _('Registration not sent'), self._error_text(e))
         logged = self._log_replies(outcome)

@@ -16,8 +16,8 @@ from vn_einvoice.signing import verify_invoice
 from .common import SELLER_MST, EinvoiceCommon
 
 
-@tagged('post_install_l10n', 'post_install', '-at_install')
-class TestTaxAuthority(EinvoiceCommon):
+class TaxAuthorityCommon(EinvoiceCommon):
+    """The tax-authority sandbox on a loopback port for the class, emptied before each test."""
 
     @classmethod
     def setUpClass(cls):
@@ -27,17 +27,46 @@ class TestTaxAuthority(EinvoiceCommon):
         cls.addClassCleanup(cls.server.stop)
         cls.company.write({'l10n_vn_einvoice_tax_office_code': '79100',
                            'l10n_vn_einvoice_tax_office_name': 'Thuế cơ sở 1 Thành phố Hồ Chí Minh'})
-        groups = 'base.group_user,account.group_account_manager,l10n_vn_einvoice.group_l10n_vn_einvoice_manager'
-        cls.admin = new_test_user(cls.env, login='einv_ta_admin', groups=groups + ',base.group_system',
-                                  company_id=cls.company.id, company_ids=[cls.company.id])
-        cls.manager = new_test_user(cls.env, login='einv_ta_manager', groups=groups,
-                                    company_id=cls.company.id, company_ids=[cls.company.id])
 
     def setUp(self):
         super().setUp()
         self.sandbox.reset()
         self.sandbox.faults.clear()
         self.sandbox.reply_faults.clear()
+
+
+class TaxAuthorityConnectedCommon(TaxAuthorityCommon):
+    """…and the company's connection to it (``connection_values`` added), registered before each test."""
+
+    connection_values = {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.connection = cls.env['l10n_vn_einvoice.tax.connection'].sudo().create({
+            'name': 'T-VAN sandbox', 'company_id': cls.company.id, 'url': cls.server.url, 'username': 'demo',
+            'password': 'demo', 'contact_name': 'Nguyễn Văn An', 'place': 'Thành phố Hồ Chí Minh',
+            'authority_ca': cls.sandbox.identity.ca_pem.decode(), 'wait_seconds': 5, 'poll_interval': 0.05,
+            'read_timeout': 3, **cls.connection_values,
+        })
+
+    def setUp(self):
+        super().setUp()
+        self.connection.action_register()  # the sandbox forgot it: registered again (a change, 103 accepted)
+        self.assertEqual(self.connection.registration_state, 'accepted')
+
+
+@tagged('post_install_l10n', 'post_install', '-at_install')
+class TestTaxAuthority(TaxAuthorityCommon):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        groups = 'base.group_user,account.group_account_manager,l10n_vn_einvoice.group_l10n_vn_einvoice_manager'
+        cls.admin = new_test_user(cls.env, login='einv_ta_admin', groups=groups + ',base.group_system',
+                                  company_id=cls.company.id, company_ids=[cls.company.id])
+        cls.manager = new_test_user(cls.env, login='einv_ta_manager', groups=groups,
+                                    company_id=cls.company.id, company_ids=[cls.company.id])
 
     def connection(self, ca=None, **values):
         """A connection created by an administrator through the form."""
@@ -172,31 +201,8 @@ class TestTaxAuthority(EinvoiceCommon):
 
 
 @tagged('post_install_l10n', 'post_install', '-at_install')
-class TestIssueWithCode(EinvoiceCommon):
+class TestIssueWithCode(TaxAuthorityConnectedCommon):
     """A locally signed invoice of a C… series goes to the tax authority (200) and is issued when coded (202)."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.sandbox = TaxAuthoritySandbox()
-        cls.server = SandboxServer(cls.sandbox).start()
-        cls.addClassCleanup(cls.server.stop)
-        cls.company.write({'l10n_vn_einvoice_tax_office_code': '79100',
-                           'l10n_vn_einvoice_tax_office_name': 'Thuế cơ sở 1 Thành phố Hồ Chí Minh'})
-        cls.connection = cls.env['l10n_vn_einvoice.tax.connection'].sudo().create({
-            'name': 'T-VAN sandbox', 'company_id': cls.company.id, 'url': cls.server.url, 'username': 'demo',
-            'password': 'demo', 'contact_name': 'Nguyễn Văn An', 'place': 'Thành phố Hồ Chí Minh',
-            'authority_ca': cls.sandbox.identity.ca_pem.decode(), 'wait_seconds': 5, 'poll_interval': 0.05,
-            'read_timeout': 3,
-        })
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox.reset()
-        self.sandbox.faults.clear()
-        self.sandbox.reply_faults.clear()
-        self.connection.action_register()  # the sandbox forgot it: registered again (a change, 103 accepted)
-        self.assertEqual(self.connection.registration_state, 'accepted')
 
     def test_issued_only_when_coded(self):
         move = self.make_invoice()
