@@ -24,6 +24,7 @@ EVENTS = [
     ('deleted', 'Deleted'),
     ('notice_sent', 'Notice sent'),
     ('provider', 'Provider message'),
+    ('provider_exchange', 'Provider request and response'),
     ('alert', 'Alert'),
 ]
 MAX_TEXT = 20_000  # request and response kept in the log, in characters
