@@ -37,9 +37,9 @@ class ExchangeLog:
                     'no_answer': account.env._('no answer')}.get(exchange.outcome, exchange.outcome)
         return {
             'outcome': 'done' if exchange.ok else 'failed', 'provider_id': account.id, 'channel': exchange.operation,
-            'message': account.env._('%(provider)s %(operation)s (attempt %(attempt)s): %(what)s in %(seconds)s s',
-                         provider=account.name, operation=exchange.operation, attempt=exchange.attempt,
-                         what=what, seconds=f'{exchange.elapsed:.3f}'),
+            'message': account.env._('%(provider)s %(operation)s (attempt %(attempt)s): %(what)s in %(seconds)s s') % {
+                'provider': account.name, 'operation': exchange.operation, 'attempt': exchange.attempt,
+                'what': what, 'seconds': f'{exchange.elapsed:.3f}'},
             'request': masked(exchange.request), 'response': masked(exchange.response),
         }
 
