@@ -340,3 +340,12 @@ def test_300_identical_invoices_through_faults_and_restarts_are_each_created_exa
         assert restarts > 0
         assert_exactly_once(app, results)
         assert len(app.invoices()) == 300 and app.creates == 300
+
+
+def test_a_resumed_lookup_waits_settle_seconds_after_the_last_send():
+    waits = []
+    with running() as (server, app), client(server, sleep=waits.append) as c:
+        assert c.lookup(new_uuid(), one_rate(), after_number=0, sent_at=clock.time()) is None
+        assert len(waits) == 1 and 0.25 < waits[0] <= 0.35  # settle is 0.35 s: a held-up create lands first
+        assert c.lookup(new_uuid(), one_rate(), after_number=0, sent_at=clock.time() - 10) is None
+        assert len(waits) == 1  # long ago: no wait

@@ -190,10 +190,19 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
         return self.env.cr.fetchone()[0] or 0
 
     def _l10n_vn_einvoice_provider_hint(self, method):
-        """Keywords for a client's ``issue``/``lookup`` that take the series' number before sending."""
-        if 'after_number' in inspect.signature(method).parameters:
-            return {'after_number': self.l10n_vn_einvoice_provider_watermark}
-        return {}
+        """Keywords for a client's ``issue``/``lookup`` without transaction key: the series' number before the
+        first send, and when the last request about this invoice ended (the user log), after which a request
+        held up on its way is waited for before looking up."""
+        params = inspect.signature(method).parameters
+        hint = {}
+        if 'after_number' in params:
+            hint['after_number'] = self.l10n_vn_einvoice_provider_watermark
+        if 'sent_at' in params:
+            last = self.env['l10n_vn_einvoice.event'].sudo().search(
+                [('move_id', '=', self.id), ('event', '=', 'provider_exchange')], order='date desc, id desc', limit=1)
+            if last:
+                hint['sent_at'] = last.date.replace(tzinfo=timezone.utc).timestamp()
+        return hint
 
     def _l10n_vn_einvoice_provider_failed(self, error, maybe_sent):
         self.ensure_one()

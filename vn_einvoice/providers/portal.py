@@ -543,16 +543,19 @@ class PortalProvider(Provider):
         return matches[0] if matches else None
 
     def lookup(self, transaction_uuid: str, invoice: Invoice | dict | None = None, after_number: int | None = None,
-               **options) -> IssueResult | None:
+               sent_at: float | None = None, **options) -> IssueResult | None:
         """The invoice issued with this key by this client; or, given the ``invoice`` (and the series' highest
         number before it was first sent, ``after_number``), the one at the portal with its content above that
-        number (the API has no key: see the module's notes). Never sends anything."""
+        number (the API has no key: see the module's notes), looked for ``settle`` seconds after ``sent_at`` at
+        the earliest. Never sends anything."""
         with self._lock:
             if transaction_uuid in self._issued:
                 return self._issued[transaction_uuid]
             pending = self._pending.get(transaction_uuid)
         if invoice is not None:
             body = self.build_body(invoice, **options)
+            if sent_at is not None and (wait := sent_at + self.settle - time.time()) > 0:
+                self.http.sleep(wait)
             after = max(after_number or 0, pending.after_number if pending else 0)
             found = self.find(body, after)
             if found is None:
