@@ -14,6 +14,9 @@ one run, issues BENCH_N invoices (default 500) three ways, each on its own N pos
     the recordset as Send & Print does, and with each invoice prefetched alone (as ours does: a commit
     empties the ORM cache, and a shared prefetch set then reloads every invoice each time).
 
+Then ours one by one through the VNPT (SOAP, zeep) and seed 002 portal sandboxes, N invoices each, files not
+fetched: round trips per invoice per provider from Odoo (every request also written to the user log).
+
 Files (PDF/ZIP) are not fetched in these three runs (Odoo fetches them after its PDF rendering); a fourth
 run, ours one by one WITH the files, shows their cost. Round trips are counted by the sandbox (every HTTP
 request it received, logins and look-ups included). ``--latency MS`` (or BENCH_LATENCY_MS) makes the sandbox
@@ -28,7 +31,10 @@ import sys
 import time
 from datetime import date
 
+from vn_einvoice.sandbox.http import SandboxServer
+from vn_einvoice.sandbox.portal import PortalSandbox
 from vn_einvoice.sandbox.viettel import V2_PREFIX, start
+from vn_einvoice.sandbox.vnpt import VnptSandbox, default_companies
 
 N = int(os.environ.get('BENCH_N', '500'))
 # --latency MS (or BENCH_LATENCY_MS): the sandbox answers every request that much later, as a provider across
@@ -125,13 +131,16 @@ def _bench(env):
 
     odoo_viettel._l10n_vn_edi_send_request = to_sandbox
 
-    def invoices(count, odoo=False):
+    def invoices(count, odoo=False, series=None, goods=None):
         extra = {'l10n_vn_einvoice_series_id': local_series.id} if odoo else {}  # not picked by our batch
+        if series:
+            extra = {'l10n_vn_einvoice_series_id': series.id}
         moves = env['account.move'].create([{
             'move_type': 'out_invoice', 'partner_id': partner.id, 'invoice_date': date.today(),
             'l10n_vn_edi_invoice_symbol': symbol.id, **extra,
             'invoice_line_ids': [Command.create({'product_id': p.id, 'quantity': 1 + (n + i) % 4,
-                                                 'price_unit': 150_000 + 1_000 * n}) for i, p in enumerate(products)],
+                                                 'price_unit': 150_000 + 1_000 * n})
+                                 for i, p in enumerate(goods or products)],
         } for n in range(count)])
         moves.action_post()
         env.cr.commit()
@@ -197,17 +206,59 @@ def _bench(env):
     uuids = [r['transactionUuid'] for r in app.invoices()]
     duplicates = len(uuids) - len(set(uuids))
     server.stop()
+    account.download_files = False
+
+    # --- the same one by one through VNPT and the seed 002 portal --------------------------------------
+    yy = f'{year % 100:02d}'
+    others = {
+        'vnpt': (VnptSandbox({'companies': [{**default_companies()[0], 'tax_code': MST,
+                                             'patterns': {'1/001': [f'K{yy}TVN']}}]}), f'K{yy}TVN', '1/001',
+                 {'account': 'demoadmin', 'acpassword': 'demo', 'username': 'demoservice', 'password': 'demo'}),
+        'portal': (PortalSandbox({'accounts': [{'apikey': 'bench-apikey', 'sessionkey': 'bench-sessionkey',
+                                                'tax_code': MST, 'name': company.name, 'forms': {'1': [f'K{yy}TPT']}}]}),
+                   f'K{yy}TPT', '1', {'username': 'bench-apikey', 'password': 'bench-sessionkey'}),
+    }
+    other_ok = {}
+    for name, (sandbox, serial, template_code, credentials) in others.items():
+        with SandboxServer(sandbox) as other_server:
+            other_account = env['l10n_vn_einvoice.provider'].create({
+                'name': f'{name} sandbox', 'provider': name, 'company_id': company.id,
+                'service_url': other_server.url, 'download_files': False, 'retry_backoff': 0.05, 'read_timeout': 30,
+                **credentials})
+            other_series = env['l10n_vn_einvoice.series'].create({
+                'template_id': local_series.template_id.id, 'symbol': serial, 'company_id': company.id,
+                'date_start': date(year, 1, 1), 'issuing_mode': 'provider', 'provider_id': other_account.id,
+                'provider_template_code': template_code})
+            env.cr.commit()
+            goods = products[:1] if name == 'portal' else None  # seed 002 has one VAT rate per invoice
+            ours_each(invoices(2, series=other_series, goods=goods))  # warm-up (WSDLs, watermark)
+            if LATENCY_MS:
+                sandbox.faults.add(op='*', kind='delay', seconds=LATENCY_MS / 1000)
+            moves = invoices(N, series=other_series, goods=goods)
+            before = sum(v for k, v in sandbox.stats.items() if not k.startswith('fault:'))
+            started = time.perf_counter()
+            ours_each(moves)
+            env.cr.commit()
+            elapsed = time.perf_counter() - started
+            trips = sum(v for k, v in sandbox.stats.items() if not k.startswith('fault:')) - before
+            env.invalidate_all()
+            results.append((f'ours_one_by_one_{name}', elapsed, trips))
+            other_ok[name] = sum(1 for m in moves if m.l10n_vn_einvoice_state == 'USING')
     for label, elapsed, trips in results:
         print(f'{label:28s} {N} invoices: {elapsed:8.2f} s  {elapsed / N * 1000:7.1f} ms/inv  '
               f'{trips:6d} round trips  {trips / N:5.2f}/inv')
     print(f'issued: ours_batch={ok_batch}/{N} ours_one_by_one={ok_each}/{N} odoo={ok_odoo}/{2 * N} '
-          f'ours_with_files={ok_files}/{N}; sandbox invoices sharing a key: {duplicates}')
+          f'ours_with_files={ok_files}/{N} ' + ' '.join(f'ours_{k}={v}/{N}' for k, v in other_ok.items())
+          + f'; sandbox invoices sharing a key: {duplicates}')
     by_label = {label: (elapsed, trips) for label, elapsed, trips in results}
     odoo_s = by_label['odoo_l10n_vn_edi_viettel'][0]
     print(f'latency={LATENCY_MS:g}ms: odoo/ours_batch wall = {odoo_s / by_label["ours_batch"][0]:.1f}x, '
           f'odoo/ours_one_by_one wall = {odoo_s / by_label["ours_one_by_one"][0]:.2f}x; round trips/inv: '
           f'ours_batch={by_label["ours_batch"][1] / N:.3f} ours_one_by_one={by_label["ours_one_by_one"][1] / N:.2f} '
-          f'odoo={by_label["odoo_l10n_vn_edi_viettel"][1] / N:.2f}')
+          f'odoo={by_label["odoo_l10n_vn_edi_viettel"][1] / N:.2f} '
+          f'vnpt={by_label["ours_one_by_one_vnpt"][1] / N:.2f} portal={by_label["ours_one_by_one_portal"][1] / N:.2f}; '
+          f'wall vs ours one by one (SInvoice): vnpt x{by_label["ours_one_by_one_vnpt"][0] / by_label["ours_one_by_one"][0]:.2f}'
+          f' portal x{by_label["ours_one_by_one_portal"][0] / by_label["ours_one_by_one"][0]:.2f}')
     print(' | '.join(f'{label}: {trips} trips {elapsed:.1f}s ({elapsed / N * 1000:.1f} ms/inv)'
                      for label, elapsed, trips in results) + f' | N={N}')
 

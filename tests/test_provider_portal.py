@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time as clock
 from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, time, timedelta
@@ -290,3 +291,61 @@ def test_cli_sandbox_names_the_bad_setting(tmp_path, capsys, provider, config, n
     path.write_text(config, "utf-8")
     assert main(["sandbox", provider, "--config", str(path), "--port", "0"]) == 2
     assert named in capsys.readouterr().err
+
+
+def test_lookup_with_the_invoice_after_a_restart_never_sends():
+    with running() as (server, app):
+        with client(server) as c:
+            earlier = c.issue(one_rate(), transaction_uuid=new_uuid())  # identical, issued before: below the mark
+            uuid = new_uuid()
+            app.faults.add(op="create", kind="commit_drop", times=1)
+            app.faults.add(op="getBillsByDate", kind="error500")  # the mark is known: no read before
+            with pytest.raises(ProviderUnknownOutcome):
+                c.issue(one_rate(), transaction_uuid=uuid)
+        app.faults.clear()
+        creates = app.creates
+        with client(server) as restarted:
+            with pytest.raises(ProviderUnknownOutcome, match="identical invoices"):  # the whole day: two alike
+                restarted.lookup(uuid, one_rate())
+            found = restarted.lookup(uuid, one_rate(), after_number=earlier.number)
+            assert (found.number, found.found_by_lookup) == (earlier.number + 1, True)
+            assert restarted.lookup(new_uuid(), one_rate(), after_number=found.number) is None  # not there
+        assert app.creates == creates == 2
+
+
+def test_300_identical_invoices_through_faults_and_restarts_are_each_created_exactly_once():
+    """The hardest case for a portal without key: 300 invoices alike in every field, random faults, and after every
+    unknown outcome a new client (a restart) resuming with what an ERP keeps: the series' highest number it
+    recorded before the first send, and when the last create left."""
+    with running(seed=78) as (server, app):
+        app.faults.add(op="*", probability=0.2, kinds=KINDS, seconds=0.3, retry_after=0)
+        results, restarts, numbers = {}, 0, [0]
+        for _ in range(300):
+            uuid, mark, sent_at, maybe_sent = new_uuid(), max(numbers), 0.0, False
+            for _attempt in range(30):
+                with client(server, retry=RetryPolicy(attempts=2, backoff=0.005, max_backoff=0.02)) as c:
+                    try:
+                        results[uuid] = c.issue(one_rate(), transaction_uuid=uuid, maybe_sent=maybe_sent,
+                                                **({"after_number": mark, "sent_at": sent_at} if maybe_sent else {}))
+                        break
+                    except ProviderUnknownOutcome:
+                        restarts += 1
+                        maybe_sent, sent_at = True, clock.time()  # no create of this client leaves after it
+                    except ProviderUnavailable:
+                        pass  # nothing was sent: the next attempt sends it
+            numbers.append(results[uuid].number)
+        app.faults.clear()
+        fired = {k: app.stats[f"fault:{k}"] for k in KINDS}
+        assert all(fired.values()), fired
+        assert restarts > 0
+        assert_exactly_once(app, results)
+        assert len(app.invoices()) == 300 and app.creates == 300
+
+
+def test_a_resumed_lookup_waits_settle_seconds_after_the_last_send():
+    waits = []
+    with running() as (server, app), client(server, sleep=waits.append) as c:
+        assert c.lookup(new_uuid(), one_rate(), after_number=0, sent_at=clock.time()) is None
+        assert len(waits) == 1 and 0.25 < waits[0] <= 0.35  # settle is 0.35 s: a held-up create lands first
+        assert c.lookup(new_uuid(), one_rate(), after_number=0, sent_at=clock.time() - 10) is None
+        assert len(waits) == 1  # long ago: no wait

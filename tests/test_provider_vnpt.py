@@ -33,7 +33,7 @@ from vn_einvoice.providers.base import (
     ProviderUnknownOutcome,
 )
 from vn_einvoice.providers.http import RetryPolicy
-from vn_einvoice.providers.vnpt import VnptInvoice, explain, fkey_of, parse_issued, to_vnpt_xml
+from vn_einvoice.providers.vnpt import VnptInvoice, explain, fkey_of, parse_issued, parse_serials, to_vnpt_xml
 from vn_einvoice.sandbox.http import SandboxServer
 from vn_einvoice.sandbox.vnpt import VnptSandbox
 
@@ -145,7 +145,7 @@ def test_wrong_account_is_an_auth_error_without_secrets(caplog):
         text = f"{e.value} {e.value!r} {e.value.raw!r} {caplog.text}"
         assert "Adm1n-S3cret!" not in text and "Svc-S3cret?" not in text
     with running() as (server, app), client(server) as c:
-        assert c.check_connection() == []
+        assert [t.symbol for t in c.check_connection()] == [series("C"), series("K")]  # getSerialByPattern
 
 
 def test_adjust_replace_and_cancel():
@@ -308,3 +308,44 @@ def test_payment_status_by_fkey():
         with pytest.raises(ProviderRefused) as e:
             c.set_payment_status(issued.ref, True)
         assert e.value.code == "ERR:7" and "could not change the payment status" in e.value.explanation
+
+
+def test_templates_series_and_usage_from_get_serial_by_pattern():
+    yy = today().strftime("%y")
+    with running() as (server, app), client(server) as c:
+        assert [(t.template, t.symbol) for t in c.templates()] == [("1/001", f"C{yy}TAA"), ("1/001", f"K{yy}TAA")]
+        for _ in range(3):
+            c.issue(invoice(), transaction_uuid=new_uuid(), serial=f"K{yy}TAA", pattern="1/001")
+        usage = c.usage("1/001", f"K{yy}TAA")
+        assert (usage.used, usage.total, usage.remaining) == (3, 99_999_999, 99_999_996)
+        info = {t.symbol: t.raw for t in c.templates()}
+        assert (info[f"K{yy}TAA"].current, info[f"C{yy}TAA"].current) == (3, 0)
+        assert info[f"K{yy}TAA"].begin == today() and info[f"C{yy}TAA"].status == "1"
+    with running() as (server, app), client(server, patterns=["5/001"]) as c:
+        assert c.patterns == ("1/001", "2/001", "5/001")
+        assert c.serials("5/001") == [] and len(c.templates()) == 2  # not the company's patterns (ERR:4)
+    with pytest.raises(ValueError):
+        parse_serials("1/001", "1-K26TAA-10-1")
+
+
+def test_invoices_between_lists_by_number_range_downwards_until_the_period_starts():
+    day = today()
+    with running() as (server, app), client(server) as c:
+        keys = [new_uuid() for _ in range(130)]
+        for i, key in enumerate(keys):
+            c.issue(invoice(issue_date=day - timedelta(days=3 if i < 20 else 0)), transaction_uuid=key,
+                    pattern="1/001", serial=series())
+        cancelled = c.issue(invoice(issue_date=day), transaction_uuid=new_uuid(), pattern="1/001", serial=series())
+        c.cancel(cancelled.ref, agreement_name="BB-1", agreement_date=day)
+        before = c.round_trips
+        listed = c.invoices_between(day, day)
+        # 1 getSerialByPattern per series, 2 ranges of 100 for the 131 numbers (the older 20 end the scan)
+        assert c.round_trips - before == 2 + 2
+        assert [x.number for x in listed] == list(range(21, 132))
+        assert {x.transaction_uuid for x in listed[:-1]} == {fkey_of(k) for k in keys[20:]}
+        assert listed[-1].exchange_status == "cancelled" and listed[0].exchange_status == "issued"
+        assert listed[0].total == Decimal(app.invoices()[20]["data"]["Amount"])
+        assert listed[0].total_before_tax == Decimal(app.invoices()[20]["data"]["Total"])
+        older = c.invoices_between(day - timedelta(days=3), day - timedelta(days=1))
+        assert [x.number for x in older] == list(range(1, 21))
+        assert c.list_numbers("1/001", series(), 1, 250)[-1].number == 131  # chunks of 100

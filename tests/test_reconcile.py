@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from sinvoice_helpers import client as sinvoice_client
 from sinvoice_helpers import invoice, line, new_uuid, running_sandbox, series, today
 from test_provider_portal import client as portal_client
 from test_provider_portal import running as running_portal
 from test_provider_vnpt import client as vnpt_client
 
-from vn_einvoice.providers.base import ProviderNotSupported
 from vn_einvoice.reconcile import DifferenceKind, LocalInvoice, reconcile
 from vn_einvoice.sandbox.http import SandboxServer
 from vn_einvoice.sandbox.vnpt import VnptSandbox
@@ -54,7 +52,9 @@ def test_portal_bills_by_date_are_matched_by_series_and_number():
         check(listed, issued)
 
 
-def test_a_provider_without_a_period_list_says_so():
-    with (SandboxServer(VnptSandbox()) as server, vnpt_client(server) as c,
-          pytest.raises(ProviderNotSupported, match="no list of invoices by period")):
-        c.invoices_between(today(), today())
+def test_vnpt_number_ranges_are_matched_by_fkey():
+    with SandboxServer(VnptSandbox()) as server, vnpt_client(server) as c:
+        issued = [c.issue(invoice(), transaction_uuid=new_uuid(), pattern="1/001", serial=series()) for _ in range(3)]
+        listed = c.invoices_between(today(), today())  # getSerialByPattern, then listInvFromNoToNo
+        assert [row.transaction_uuid for row in listed] == [r.transaction_id for r in issued]  # the fkeys
+        check(listed, issued)

@@ -25,6 +25,7 @@ EVENTS = [
     ('notice_sent', 'Notice sent'),
     ('provider', 'Provider message'),
     ('tax_authority', 'Tax authority message'),
+    ('provider_exchange', 'Provider request and response'),
     ('alert', 'Alert'),
 ]
 MAX_TEXT = 20_000  # request and response kept in the log, in characters

@@ -9,6 +9,7 @@ has none. The provider's number, issue time, secret code and tax-authority code 
 ZIP and XML attached. Batches (scheduled action) go through ``issue_batch`` (``createBatchInvoice``).
 """
 
+import inspect
 import logging
 import uuid
 from collections import defaultdict
@@ -51,6 +52,11 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
         string='May have reached the provider', readonly=True, copy=False,
         help='A request may have reached the provider without an answer: it is looked up by its transaction key '
              'before anything is sent again.')
+    l10n_vn_einvoice_provider_watermark = fields.Integer(
+        string='Series number before sending', readonly=True, copy=False,
+        help='The highest number of the series recorded here when the invoice was first sent. A provider without '
+             'transaction key (seed 002 portal) looks the invoice up above it, by its content, before sending it '
+             'again.')
     l10n_vn_einvoice_is_provider = fields.Boolean(compute='_compute_l10n_vn_einvoice_is_provider')
     l10n_vn_einvoice_provider_id = fields.Many2one('l10n_vn_einvoice.provider', string='Issued through',
                                                    readonly=True, copy=False)
@@ -163,8 +169,40 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
             vals = {'l10n_vn_einvoice_provider_maybe_sent': True}
             if not move.l10n_vn_einvoice_transaction_uuid:
                 vals['l10n_vn_einvoice_transaction_uuid'] = _new_key()
+            if not before[move.id]:
+                vals['l10n_vn_einvoice_provider_watermark'] = move._l10n_vn_einvoice_provider_highest()
             move.with_context(l10n_vn_einvoice_internal=True).write(vals)
         return before
+
+    def _l10n_vn_einvoice_provider_highest(self):
+        """The highest number the provider gave an invoice of this series, as recorded here (a lower bound of
+        its numbering: numbers come from its answers only; 0 if none)."""
+        self.ensure_one()
+        account = self.l10n_vn_einvoice_series_id._l10n_vn_einvoice_provider()
+        if not account:
+            return 0
+        self.env['account.move'].flush_model(['l10n_vn_einvoice_number', 'l10n_vn_einvoice_series_id',
+                                              'l10n_vn_einvoice_provider_id', 'l10n_vn_einvoice_provider_invoice_no'])
+        self.env.cr.execute(
+            'SELECT MAX(l10n_vn_einvoice_number) FROM account_move WHERE l10n_vn_einvoice_series_id = %s '
+            'AND l10n_vn_einvoice_provider_id = %s AND l10n_vn_einvoice_provider_invoice_no IS NOT NULL',
+            [self.l10n_vn_einvoice_series_id.id, account.id])
+        return self.env.cr.fetchone()[0] or 0
+
+    def _l10n_vn_einvoice_provider_hint(self, method):
+        """Keywords for a client's ``issue``/``lookup`` without transaction key: the series' number before the
+        first send, and when the last request about this invoice ended (the user log), after which a request
+        held up on its way is waited for before looking up."""
+        params = inspect.signature(method).parameters
+        hint = {}
+        if 'after_number' in params:
+            hint['after_number'] = self.l10n_vn_einvoice_provider_watermark
+        if 'sent_at' in params:
+            last = self.env['l10n_vn_einvoice.event'].sudo().search(
+                [('move_id', '=', self.id), ('event', '=', 'provider_exchange')], order='date desc, id desc', limit=1)
+            if last:
+                hint['sent_at'] = last.date.replace(tzinfo=timezone.utc).timestamp()
+        return hint
 
     def _l10n_vn_einvoice_provider_failed(self, error, maybe_sent):
         self.ensure_one()
@@ -201,7 +239,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                         continue
                 run.maybe_sent[move.id] = before
                 try:
-                    with self.env.cr.savepoint():
+                    with run.exchanges.deferred(move), self.env.cr.savepoint():
                         move._l10n_vn_einvoice_issue_one(run)
                     issued |= move
                 except (UserError, ValidationError, EInvoiceError) as e:
@@ -268,8 +306,10 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                         failed |= move
                         continue
                     run.documents[move.id] = invoice
-                    entries.append(BatchEntry(invoice, move.l10n_vn_einvoice_transaction_uuid,
-                                              move._l10n_vn_einvoice_provider_options(move.l10n_vn_einvoice_series_id),
+                    options = move._l10n_vn_einvoice_provider_options(move.l10n_vn_einvoice_series_id)
+                    if before[move.id]:
+                        options.update(move._l10n_vn_einvoice_provider_hint(client.issue))
+                    entries.append(BatchEntry(invoice, move.l10n_vn_einvoice_transaction_uuid, options,
                                               maybe_sent=before[move.id]))
                     sent |= move
                 if not entries:
@@ -368,6 +408,8 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
         options = self._l10n_vn_einvoice_provider_options(series)
         related = invoice.related
         if related is None:
+            if maybe_sent:  # looked up above the series' number before the first send
+                options.update(self._l10n_vn_einvoice_provider_hint(client.issue))
             return client.issue(invoice, transaction_uuid=key, maybe_sent=maybe_sent, **options)
         name, day = self._l10n_vn_einvoice_provider_agreement()
         if related.relation is doc.RelationKind.ADJUSTMENT:
@@ -561,7 +603,12 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                 continue
             try:
                 with account._client() as client:
-                    found = client.lookup(move.l10n_vn_einvoice_transaction_uuid)
+                    extra = {}
+                    if 'invoice' in inspect.signature(client.lookup).parameters:  # no transaction key: by content
+                        extra = {'invoice': move._l10n_vn_einvoice_document(),
+                                 **move._l10n_vn_einvoice_provider_hint(client.lookup),
+                                 **move._l10n_vn_einvoice_provider_options(move.l10n_vn_einvoice_series_id)}
+                    found = client.lookup(move.l10n_vn_einvoice_transaction_uuid, **extra)
             except ProviderError as e:
                 raise UserError(self.env['l10n_vn_einvoice.provider']._error_text(e)) from None
             if found is None:

@@ -23,6 +23,7 @@ from vn_einvoice.providers import (PROVIDERS, ProviderAuthError, ProviderError, 
                                    ProviderRefused, ProviderUnavailable, ProviderUnknownOutcome, RetryPolicy,
                                    Timeouts)
 
+from ..tools.provider_exchange_log import ExchangeLog
 from ..tools.provider_token_cache import TokenCache
 
 _logger = logging.getLogger(__name__)
@@ -132,8 +133,9 @@ class L10nVnEinvoiceProvider(models.Model):
         self.ensure_one()
         return codes.tax_code_compact(self.supplier_tax_code or self.company_id.vat or '')
 
-    def _client(self, **overrides):
-        """A client of the provider's API for this account (a context manager; close it after use)."""
+    def _client(self, exchange_log=None, **overrides):
+        """A client of the provider's API for this account (a context manager; close it after use). Every
+        request it sends and its answer go, masked, to the user log (``exchange_log``: that of a run)."""
         self.ensure_one()
 
         cls = _provider_classes().get(self.provider)
@@ -153,9 +155,13 @@ class L10nVnEinvoiceProvider(models.Model):
                                  max_backoff=max(self.retry_backoff * 16, self.retry_backoff),
                                  max_retry_after=max(self.read_timeout, 1.0)),
             'auth': self.auth_style, 'batch_size': self.batch_size, 'token_cache': TokenCache(self),
+            # providers that cannot list their templates (VNPT) are asked for the series of these
+            'patterns': tuple(sorted({code for code in self.series_ids.mapped('provider_template_code') if code})),
         }
         settings.update(overrides)
-        return cls(**{k: v for k, v in settings.items() if _accepts(cls, k)})
+        client = cls(**{k: v for k, v in settings.items() if _accepts(cls, k)})
+        client.observe((exchange_log or ExchangeLog()).observer(self))
+        return client
 
     @api.model
     def _error_text(self, error):
@@ -285,11 +291,10 @@ class L10nVnEinvoiceProvider(models.Model):
 
     def _l10n_vn_einvoice_reconcile(self, start, end):
         """List the provider's invoices of ``start``..``end``, match them to the invoices Odoo issued through
-        this account (transaction key or fkey, series and number, provider number) and keep the differences
-        of the period for the accountant. Returns the differences. Raises ProviderError."""
+        this account (transaction key or fkey, series and number, provider number), attach the provider's files
+        the matched ones lack and keep the differences of the period for the accountant. Returns the
+        differences. Raises ProviderError."""
         self.ensure_one()
-        with self._client() as client:
-            listed = client.invoices_between(start, end)
         moves = self.env['account.move'].search([
             ('l10n_vn_einvoice_provider_id', '=', self.id), ('l10n_vn_einvoice_provider_invoice_no', '!=', False),
             ('invoice_date', '>=', start), ('invoice_date', '<=', end)])
@@ -297,7 +302,11 @@ class L10nVnEinvoiceProvider(models.Model):
                               move.l10n_vn_einvoice_series_id.symbol, move.l10n_vn_einvoice_number,
                               move.l10n_vn_einvoice_transaction_uuid or '', Decimal(str(move.amount_total)),
                               move.name) for move in moves]
-        result = reconcile(listed, local)
+        with self._client() as client:
+            result = reconcile(client.invoices_between(start, end), local)
+            matched = self.env['account.move'].browse([loc.id for loc, _listed in result.matched])
+            self._l10n_vn_einvoice_attach_missing(client, matched.filtered(
+                lambda m: not m.l10n_vn_einvoice_provider_pdf_id))
         vietnamese = (self.env.lang or '').startswith('vi')
         self.difference_ids.unlink()
         return self.env['l10n_vn_einvoice.provider.difference'].create([{
@@ -308,6 +317,25 @@ class L10nVnEinvoiceProvider(models.Model):
             'odoo_total': float(diff.local.total) if diff.local and diff.local.total is not None else 0.0,
             'message': diff.message_vi if vietnamese else diff.message,
         } for diff in result.differences])
+
+    def _l10n_vn_einvoice_attach_missing(self, client, moves):
+        """Attach the provider's PDF and archive (with the XML) to ``moves``, which lack them. Returns those
+        done; a provider without downloads or a file it cannot give yet leaves them as they are."""
+        done = moves.browse()
+        for move in moves:
+            ref = move._l10n_vn_einvoice_provider_ref()
+            try:
+                pdf, archive = client.download(ref, 'pdf'), client.download(ref, 'zip')
+            except ProviderNotSupported:
+                break
+            except ProviderError as e:
+                _logger.info('Provider files of invoice %s not fetched: %s', move.id, type(e).__name__)
+                continue
+            move._l10n_vn_einvoice_provider_attach(pdf, archive)
+            move.message_post(body=_('The provider\'s PDF and XML were missing here: attached when compared with '
+                                     'the provider.'))
+            done |= move
+        return done
 
     def action_reconcile(self):
         """Compare the last 31 days at the provider with Odoo."""

@@ -99,7 +99,7 @@ class TestProviderPortal(EinvoiceCommon):
         self.assertEqual(len(self.records(move)), 1)
         self.assertIn('not issued again', ''.join(move.message_ids[:3].mapped('body')))
 
-    def test_identical_invoices_of_the_day_are_never_guessed(self):
+    def test_identical_invoice_issued_earlier_is_told_apart_by_the_series_number(self):
         first = self.make_invoice(lines=[(7, 700_000, self.tax_10)])
         self.issue(first)
         self.assertEqual(first.l10n_vn_einvoice_state, 'USING', first.l10n_vn_einvoice_error)
@@ -108,9 +108,30 @@ class TestProviderPortal(EinvoiceCommon):
         self.sandbox.faults.add(kind='error500', op='getBillsByDate', after=1)
         with self.assertLogs('vn_einvoice.providers.http', 'WARNING'):
             self.issue(twin)
+        self.assertEqual(twin.l10n_vn_einvoice_state, 'CREATED')
+        # kept with the key before the first send: the highest number recorded here in the series
+        self.assertEqual(twin.l10n_vn_einvoice_provider_watermark, first.l10n_vn_einvoice_number)
         self.sandbox.faults.clear()
         creates = self.sandbox.creates
-        self.issue(twin)  # two identical invoices at the portal that day: it cannot tell which is this one
+        # "Look up at the provider" (a new client, nothing in memory): found by its content above that number
+        twin.action_l10n_vn_einvoice_provider_lookup()
+        self.assertEqual(twin.l10n_vn_einvoice_state, 'USING', twin.l10n_vn_einvoice_error)
+        self.assertEqual(twin.l10n_vn_einvoice_number, first.l10n_vn_einvoice_number + 1)
+        self.assertEqual(self.sandbox.creates, creates, 'found, not created again')
+        self.assertEqual(len(self.records(twin)), 1)
+
+    def test_identical_invoices_above_the_series_number_are_never_guessed(self):
+        twin = self.make_invoice(lines=[(9, 900_000, self.tax_10)])
+        self.sandbox.faults.add(kind='commit_drop', op='create', times=1)
+        self.sandbox.faults.add(kind='error500', op='getBillsByDate', after=1)
+        with self.assertLogs('vn_einvoice.providers.http', 'WARNING'):
+            self.issue(twin)
+        self.sandbox.faults.clear()
+        with get_provider('portal', base_url=self.server.url, username='api-KEY-123', password='Sess-KEY-456',
+                          supplier_tax_code=SELLER_MST) as outside:  # the same invoice, typed in elsewhere
+            outside.issue(twin._l10n_vn_einvoice_document(), transaction_uuid='outside-odoo-2')
+        creates = self.sandbox.creates
+        self.issue(twin)  # two identical invoices above the number: it cannot tell which is this one
         self.assertEqual(twin.l10n_vn_einvoice_state, 'CREATED')
         self.assertTrue(twin.l10n_vn_einvoice_provider_maybe_sent, 'still to be checked: never sent again')
         self.assertEqual(self.sandbox.creates, creates)

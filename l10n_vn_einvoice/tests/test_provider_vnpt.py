@@ -134,3 +134,51 @@ class TestProviderVnpt(EinvoiceCommon):
         self.assertEqual(self.record(move)['data']['PaymentStatus'], '1')
         self.assertTrue(move.l10n_vn_einvoice_provider_paid)
         self.assertFalse(move.l10n_vn_einvoice_payment_to_sync)
+
+    def test_import_templates_and_series_from_get_serial_by_pattern(self):
+        self.sandbox.config.companies[0]['patterns']['2/001'] = [f'C{self.yy}TBB']
+        self.addCleanup(self.sandbox.config.companies[0]['patterns'].pop, '2/001')
+        action = self.account.action_import()
+        self.assertEqual(action['params']['type'], 'success')
+        imported = self.env['l10n_vn_einvoice.series'].search([('provider_id', '=', self.account.id)])
+        self.assertEqual(sorted((s.template_id.code, s.symbol, s.provider_template_code) for s in imported),
+                         [('1', f'C{self.yy}TAA', '1/001'), ('1', f'K{self.yy}TAA', '1/001'),
+                          ('2', f'C{self.yy}TBB', '2/001')])
+        self.assertEqual(self.account.series_count, 3)
+        # asked again: nothing new
+        self.account.action_import()
+        self.assertEqual(self.env['l10n_vn_einvoice.series'].search_count([('provider_id', '=', self.account.id)]), 3)
+
+    def test_import_back_lists_by_number_range_attaches_and_lists_differences(self):
+        self.sandbox.reset()  # the invoices of the other tests are not in this test's database
+        first, second = self.issued(), self.issued()
+        # issued at VNPT by another program: unknown here
+        outside = self.make_invoice()
+        with self.account._client() as client:
+            other = client.issue(outside._l10n_vn_einvoice_document(), transaction_uuid='outside-program-1',
+                                 pattern='1/001', serial=f'K{self.yy}TAA')
+        # the files of the first are missing here; VNPT holds another total for the second
+        first.l10n_vn_einvoice_provider_pdf_id.unlink()
+        first.l10n_vn_einvoice_provider_zip_id.unlink()
+        first.invalidate_recordset()
+        self.assertFalse(first.l10n_vn_einvoice_provider_pdf_id)
+        self.record(second)['data']['Amount'] = '1000'
+        trips = self.env['l10n_vn_einvoice.event'].search_count([('event', '=', 'provider_exchange')])
+        action = self.account.action_reconcile()
+        self.assertEqual(action['res_model'], 'l10n_vn_einvoice.provider.difference')
+        differences = self.account.difference_ids
+        self.assertEqual(sorted((d.kind, d.provider_invoice_no) for d in differences),
+                         [('amount', second.l10n_vn_einvoice_provider_invoice_no),
+                          ('unknown_here', other.invoice_no)])
+        self.assertEqual(differences.filtered(lambda d: d.kind == 'amount').move_id, second)
+        self.assertTrue(first.l10n_vn_einvoice_provider_pdf_id.raw.startswith(b'%PDF'), 'attached again')
+        self.assertTrue(first.l10n_vn_einvoice_provider_zip_id)
+        channels = self.env['l10n_vn_einvoice.event'].search(
+            [('event', '=', 'provider_exchange')], order='id')[-(self.env['l10n_vn_einvoice.event'].search_count(
+                [('event', '=', 'provider_exchange')]) - trips):].mapped('channel')
+        self.assertIn('getSerialByPattern', channels)
+        self.assertIn('listInvFromNoToNo', channels)
+        # the scheduled action compares the same way
+        self.record(second)['data']['Amount'] = str(int(second.amount_total))
+        self.env['l10n_vn_einvoice.provider']._cron_l10n_vn_einvoice_reconcile()
+        self.assertEqual(self.account.difference_ids.mapped('kind'), ['unknown_here'])

@@ -29,7 +29,7 @@ from .base import (
     TemplateInfo,
     UsageRow,
 )
-from .http import RetryPolicy, Timeouts
+from .http import Exchange, RetryPolicy, Timeouts
 from .portal import PortalProvider
 from .sinvoice_wire import files_in_zip, xml_in_zip
 from .viettel import ViettelSInvoice
@@ -49,7 +49,7 @@ def get_provider(name: str, **settings) -> Provider:
 
 
 __all__ = [
-    "PROVIDERS", "BatchEntry", "BatchItem", "BatchResult", "CustomField", "DraftResult", "FileKind", "FileResult",
+    "PROVIDERS", "BatchEntry", "BatchItem", "BatchResult", "CustomField", "DraftResult", "Exchange", "FileKind", "FileResult",
     "InvoicePage", "InvoiceRef", "IssueResult", "ListedInvoice", "PaymentResult", "PortalProvider", "Provider", "ProviderAuthError",
     "ProviderError", "ProviderNotSupported", "ProviderRefused", "ProviderUnavailable", "ProviderUnknownOutcome",
     "RetryPolicy", "TemplateInfo", "Timeouts", "UsageRow", "ViettelSInvoice", "VnptInvoice", "files_in_zip", "get_provider",

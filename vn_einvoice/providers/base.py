@@ -289,6 +289,15 @@ class Provider(abc.ABC):
         """HTTP requests sent so far (login and look-ups included)."""
         return 0
 
+    def observe(self, observer) -> None:
+        """Give every request this client sends, with its response, masked, to ``observer(exchange)``
+        (:class:`~.http.Exchange`; set on the client's HTTP session, which every provider shares)."""
+        http = getattr(self, "http", None)
+        if http is None:
+            raise ProviderNotSupported(f"{self.name}: no HTTP session to observe", provider=self.name,
+                                       operation="observe")
+        http.observer = observer
+
     # issuing
     @abc.abstractmethod
     def issue(self, invoice: Invoice | dict, *, transaction_uuid: str, maybe_sent: bool = False,

@@ -9,10 +9,17 @@ exponential back-off and jitter on those same failures, honouring ``Retry-After`
 
 Secrets (passwords, tokens, ``Authorization`` headers) never reach a log line or an error message:
 every text goes through :func:`~.redact.redact`.
+
+An ``observer`` (a callable given to the session, or set later through ``Provider.observe``) receives one
+:class:`Exchange` per attempt: the operation, the request and the response (or the failure), masked
+(:func:`~.redact.redact`: the session's secrets, passwords, tokens, keys, ``Authorization``, certificates)
+and bounded to :data:`MAX_EXCHANGE_TEXT` characters. Every provider's traffic passes here (VNPT's SOAP
+through zeep's transport too), so a caller keeps a full, masked trace (the Odoo user log) with one hook.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -29,6 +36,43 @@ from .base import ProviderUnavailable, ProviderUnknownOutcome
 from .redact import redact
 
 _log = logging.getLogger("vn_einvoice.providers.http")
+MAX_EXCHANGE_TEXT = 20_000  # characters of a request or response an observer gets
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request to a provider and what came back, masked and bounded (for a user log)."""
+
+    provider: str
+    operation: str
+    method: str
+    url: str  # without its query string
+    request: str  # masked headers and body
+    response: str  # masked body ("" when none came)
+    status: int | None  # HTTP status; None: no answer
+    outcome: str  # "answered" (any status below 500 but 429), "http_error" (429, 5xx), "no_answer", "not_sent"
+    elapsed: float  # seconds
+    attempt: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "answered" and self.status is not None and self.status < 400
+
+
+def _bounded(text: str, secrets) -> str:
+    """``text`` masked and cut to MAX_EXCHANGE_TEXT (masked before the cut, so no secret is half shown)."""
+    text = redact(text[: 2 * MAX_EXCHANGE_TEXT], secrets)
+    return text if len(text) <= MAX_EXCHANGE_TEXT else text[:MAX_EXCHANGE_TEXT] + " …"
+
+
+def _body_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value[: 2 * MAX_EXCHANGE_TEXT].decode("utf-8", "replace")
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True)
@@ -102,7 +146,7 @@ class HttpSession:
     def __init__(self, *, provider: str, timeouts: Timeouts | tuple[float, float] = Timeouts(),
                  retry: RetryPolicy = RetryPolicy(), session: requests.Session | None = None,
                  secrets: Iterable[str] = (), sleep: Callable[[float], None] = time.sleep,
-                 logger: logging.Logger | None = None):
+                 logger: logging.Logger | None = None, observer: Callable[[Exchange], None] | None = None):
         self.provider = provider
         self.timeouts = timeouts if isinstance(timeouts, Timeouts) else Timeouts(*timeouts)
         self.retry = retry
@@ -112,6 +156,7 @@ class HttpSession:
         self.round_trips = 0
         self.sleep = sleep
         self.log = logger or _log
+        self.observer = observer
 
     def add_secret(self, value: str) -> None:
         if value:
@@ -129,6 +174,24 @@ class HttpSession:
 
     def close(self) -> None:
         self.session.close()
+
+    def _observe(self, method: str, url: str, operation: str, kwargs: dict, response: requests.Response | None,
+                 outcome: str, elapsed: float, attempt: int, detail: str = "") -> None:
+        if self.observer is None:
+            return
+        secrets = self.secrets
+        headers = "\n".join(f"{k}: {v}" for k, v in (kwargs.get("headers") or {}).items())
+        params = kwargs.get("params")
+        body = _body_text(kwargs["json"] if "json" in kwargs else kwargs.get("data"))
+        head = [f"{method} {urlsplit(url).path}", f"params: {_body_text(params)}" if params else "", headers]
+        request = "\n".join(filter(None, head)) + ("\n\n" + body if body else "")
+        answer = _body_text(response.content) if response is not None else detail
+        try:
+            self.observer(Exchange(self.provider, operation, method, url.split("?", 1)[0], _bounded(request, secrets),
+                                   _bounded(answer, secrets), response.status_code if response is not None else None,
+                                   outcome, round(elapsed, 3), attempt))
+        except Exception:  # a failing log never changes the call's outcome
+            self.log.exception("%s %s: the exchange could not be logged", method, urlsplit(url).path)
 
     def send(self, method: str, url: str, *, operation: str, idempotent: bool,
              check: Callable[[requests.Response], Exception | None] | None = None,
@@ -167,11 +230,17 @@ class HttpSession:
                         + ("" if idempotent else "; unknown whether it went through") + f" ({detail})",
                         provider=self.provider, operation=operation, secrets=self.secrets)
                 self.log.warning("%s %s -> %s after %.3f s", method, where, detail, elapsed)
+                self._observe(method, url, operation, kwargs, None,
+                              "not_sent" if isinstance(last, ProviderUnavailable) else "no_answer", elapsed,
+                              attempt + 1, detail)
                 if isinstance(last, ProviderUnavailable) or idempotent:
                     continue  # not sent, or harmless to repeat
                 raise last from None
             elapsed = time.monotonic() - started
             self.log.debug("%s %s -> %d in %.3f s", method, where, response.status_code, elapsed)
+            self._observe(method, url, operation, kwargs, response,
+                          "http_error" if response.status_code == 429 or response.status_code >= 500 else "answered",
+                          elapsed, attempt + 1)
             if check is not None and (error := check(response)) is not None:
                 raise error
             status = response.status_code

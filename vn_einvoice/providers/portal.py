@@ -37,7 +37,9 @@ customer name, e-mail, amount before tax, VAT, total; not deleted). One match: t
 (``found_by_lookup``); none: nothing was created, send again; several: it cannot tell, and raises
 :class:`~.base.ProviderUnknownOutcome` (never sends again). The watermark and fingerprint of a key are
 kept by the client (:meth:`pending`) and can be handed back after a restart
-(``issue(…, maybe_sent=True, after_number=N)``); without it the whole day is searched, so an identical
+(``issue(…, maybe_sent=True, after_number=N)``, ``lookup(key, invoice, after_number=N)``; the Odoo addon keeps,
+with the key and before the first send, the highest number it recorded in the series, a lower bound that
+needs no request); without any the whole day is searched, so an identical
 invoice issued earlier that day (same series, customer and amounts) makes the look-up refuse to guess
 (ProviderUnknownOutcome) — or, if the invoice of this key never arrived, be taken for it: a caller that
 records numbers (the Odoo addon) then refuses the number already used by its other invoice. Limit: another program issuing an invoice identical in
@@ -540,24 +542,43 @@ class PortalProvider(Provider):
                 provider=self.name, operation="getBillsByDate", secrets=self.http.secrets)
         return matches[0] if matches else None
 
-    def lookup(self, transaction_uuid: str) -> IssueResult | None:
-        """The invoice issued with this key by this client (the API has no key: see the module's notes)."""
+    def lookup(self, transaction_uuid: str, invoice: Invoice | dict | None = None, after_number: int | None = None,
+               sent_at: float | None = None, **options) -> IssueResult | None:
+        """The invoice issued with this key by this client; or, given the ``invoice`` (and the series' highest
+        number before it was first sent, ``after_number``), the one at the portal with its content above that
+        number (the API has no key: see the module's notes), looked for ``settle`` seconds after ``sent_at`` at
+        the earliest. Never sends anything."""
         with self._lock:
             if transaction_uuid in self._issued:
                 return self._issued[transaction_uuid]
             pending = self._pending.get(transaction_uuid)
+        if invoice is not None:
+            body = self.build_body(invoice, **options)
+            if sent_at is not None and (wait := sent_at + self.settle - time.time()) > 0:
+                self.http.sleep(wait)
+            after = max(after_number or 0, pending.after_number if pending else 0)
+            found = self.find(body, after)
+            if found is None:
+                return None
+            return self._result({"InvoiceNo": found.get("EinvoiceNumber"), "InvoiceStatus": found.get("EinvoiceStatus"),
+                                 "SignStatus": found.get("SignStatus")}, body, transaction_uuid, True)
         if pending is None:
-            en = ("The portal's API has no transaction key: an invoice that may have reached it is looked up when it is issued again, by its date, form, serial, customer and amounts.")
+            en = ("The portal's API has no transaction key: an invoice that may have reached it is looked up by its "
+                  "date, form, serial, customer and amounts.")
             raise ProviderNotSupported(
                 "portal: " + en, explanation=en, explanation_vi=(
-                    "API của cổng hóa đơn không có mã giao dịch: hóa đơn có thể đã gửi sẽ được tra cứu khi phát hành "
-                    "lại, theo ngày, mẫu, ký hiệu, khách hàng và số tiền."),
+                    "API của cổng hóa đơn không có mã giao dịch: hóa đơn có thể đã gửi được tra cứu theo ngày, mẫu, "
+                    "ký hiệu, khách hàng và số tiền."),
                 provider=self.name, operation="lookup", secrets=self.http.secrets)
         return None
 
     def issue(self, invoice: Invoice | dict, *, transaction_uuid: str, maybe_sent: bool = False,
-              after_number: int | None = None, **options) -> IssueResult:
-        """``/invoice/create`` exactly once per ``transaction_uuid`` (watermark and fingerprint look-ups)."""
+              after_number: int | None = None, sent_at: float | None = None, **options) -> IssueResult:
+        """``/invoice/create`` exactly once per ``transaction_uuid`` (watermark and fingerprint look-ups).
+
+        Resuming after a restart (``maybe_sent``): ``after_number`` the series' highest number before the first
+        send, ``sent_at`` (``time.time()``) when the last create left: the look-up waits until ``settle`` seconds
+        after it, so that a create held up on its way lands first."""
         if not transaction_uuid:
             raise ValidationError.at("transaction_uuid", "a stable key per invoice is required")
         with self._lock:
@@ -569,6 +590,8 @@ class PortalProvider(Provider):
             maybe_sent, after_number = True, known.after_number
         if maybe_sent and after_number is None:
             after_number = 0  # the watermark was lost (another process): the whole day is searched
+        if maybe_sent and known is None and sent_at is not None and (wait := sent_at + self.settle - time.time()) > 0:
+            self.http.sleep(wait)
         look_up, uncertain, wait, last = maybe_sent, maybe_sent, None, None
         for attempt in range(max(1, self.retry.attempts)):
             if attempt:

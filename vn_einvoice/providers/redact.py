@@ -24,6 +24,22 @@ _SECRET_PATTERNS = (
     re.compile(r"(?i)(cookie\s*[:=]\s*['\"]?)[^\s'\"]+"),
     re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),  # JWTs
 )
+# Fields whose value is a secret wherever they appear as a JSON key, an XML element or a header / form field:
+# passwords (VNPT ``pass``/``userPass``/``ACpass``, seed 002 ``sessionkey``/``apikey``), tokens, certificates and
+# keys, and the buyer's secret lookup code (SInvoice ``reservationCode``).
+SECRET_FIELDS = ("password", "passwd", "pwd", "pass", "userpass", "acpass", "acpassword", "passwordservice",
+                 "apikey", "api_key", "sessionkey", "session_key", "access_token", "refresh_token", "id_token",
+                 "token", "authorization", "cookie", "x509certificate", "certificate", "pfx", "pkcs12", "p12",
+                 "privatekey", "private_key", "pin", "reservationcode", "secretcode")
+_FIELDS = "|".join(sorted(SECRET_FIELDS, key=len, reverse=True))
+_FIELD_PATTERNS = (
+    # <pass>x</pass>, <ns0:userPass>x</ns0:userPass>, <X509Certificate>MII…</X509Certificate>
+    re.compile(rf"(?is)(<(?:[\w.-]+:)?(?:{_FIELDS})(?:\s[^>]*)?>)([^<]+)(</)"),
+    # "sessionkey": "x" (JSON, also escaped quotes inside a string)
+    re.compile(rf'(?i)((?<![A-Za-z0-9_])\\?"(?:{_FIELDS})\\?"\s*:\s*\\?")((?:[^"\\]|\\[^"])+)'),
+    # apikey: x (headers as text), pass=x (forms, query strings)
+    re.compile(rf"(?im)((?<![A-Za-z0-9_])'?(?:{_FIELDS})'?\s*[:=]\s*'?)([^\s'\"&,;}}<]+)"),
+)
 _MIN_BASE64_CORE = 4  # base64 of a secret inside a longer text: at least this many characters to look for
 
 
@@ -84,13 +100,14 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     if not text:
         return text
     text = redact_secrets(str(text), secrets)
+    for pattern in _FIELD_PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + MASK + (m.group(3) if m.lastindex >= 3 else ""), text)
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.lastindex else "") + MASK, text)
     return text
 
 
-_SECRET_KEYS = {"password", "passwd", "acpassword", "access_token", "refresh_token", "id_token", "token",
-                "authorization", "cookie"}
+_SECRET_KEYS = set(SECRET_FIELDS)
 
 
 def redact_obj(obj, secrets: Iterable[str] = ()):
@@ -98,7 +115,7 @@ def redact_obj(obj, secrets: Iterable[str] = ()):
     secrets = tuple(secrets)
     if isinstance(obj, dict):
         return {redact_secrets(k, secrets) if isinstance(k, str) else k:
-                (MASK if str(k).lower() in _SECRET_KEYS and v else redact_obj(v, secrets)) for k, v in obj.items()}
+                (MASK if str(k).lower().replace("-", "_") in _SECRET_KEYS and v else redact_obj(v, secrets)) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [redact_obj(v, secrets) for v in obj]
     if isinstance(obj, str):

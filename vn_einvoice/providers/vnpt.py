@@ -3,7 +3,9 @@
 Services, each at ``<base_url>/<Service>.asmx`` (the host is issued by VNPT per customer, e.g.
 ``https://<mst>-tt78admin.vnpt-invoice.com.vn``): PublishService ``ImportAndPublishInv``; BusinessService
 ``AdjustInvoiceAction``, ``ReplaceInvoiceAction``, ``cancelInv``; PortalService ``downloadInvPDFFkeyNoPay``,
-``downloadInvFkeyNoPay``, ``listInvByCusFkey``. The WSDLs are loaded from this package
+``downloadInvFkeyNoPay``, ``listInvByCusFkey``, ``listInvFromNoToNo``; BusinessService ``getSerialByPattern``
+(the series of a pattern, with the current number: import of templates/series, and the upper end of the
+number ranges that :meth:`VnptInvoice.invoices_between` lists, VNPT having no list by period). The WSDLs are loaded from this package
 (:mod:`vn_einvoice.providers.wsdl`, ``wsdl="package"``) or from the host (``wsdl="remote"``: ``?WSDL``);
 either way each binding is pointed at ``base_url``.
 
@@ -60,10 +62,11 @@ from .base import (
     ProviderUnavailable,
     ProviderUnknownOutcome,
     TemplateInfo,
+    UsageRow,
 )
 from .http import HttpSession, RetryPolicy, Timeouts
 
-__all__ = ["ERROR_EXPLANATIONS", "VnptInvoice", "explain", "fkey_of", "to_vnpt_xml"]
+__all__ = ["ERROR_EXPLANATIONS", "SerialInfo", "VnptInvoice", "explain", "fkey_of", "parse_serials", "to_vnpt_xml"]
 
 GMT7 = timezone(timedelta(hours=7))
 WSDL_DIR = Path(__file__).parent / "wsdl"
@@ -73,9 +76,12 @@ SERVICE_OF = {"ImportAndPublishInv": "PublishService", "AdjustInvoiceAction": "B
               "ReplaceInvoiceAction": "BusinessService", "cancelInv": "BusinessService",
               "downloadInvPDFFkeyNoPay": "PortalService", "downloadInvFkeyNoPay": "PortalService",
               "listInvByCusFkey": "PortalService", "confirmPaymentFkey": "BusinessService",
-              "UnConfirmPaymentFkey": "BusinessService"}
+              "UnConfirmPaymentFkey": "BusinessService", "getSerialByPattern": "BusinessService",
+              "listInvFromNoToNo": "PortalService"}
 DEFAULT_TIMEOUTS = Timeouts(connect=10.0, read=60.0)
 DEFAULT_RETRY = RetryPolicy()
+DEFAULT_PATTERNS = ("1/001", "2/001")  # TT78: VAT invoice and sales invoice, VNPT's first pattern of each
+LIST_CHUNK = 100  # listInvFromNoToNo gives at most 100 invoices per call (VNPT's document)
 NO_VAT_RATES = {"KCT": "-1", "KKKNT": "-2"}  # VATRate of goods without VAT (VNPT writes -1)
 STATUS = {"0": "new", "1": "issued", "2": "declared", "3": "replaced", "4": "adjusted", "5": "cancelled"}
 
@@ -124,6 +130,8 @@ _E = {
     ("file", "11"): ("VNPT shows the file of paid invoices only (the NoPay operations avoid it).",
                      "Hóa đơn chưa thanh toán, không xem được."),
     ("list", "4"): ("The company has no template registered at VNPT.", "Công ty chưa được đăng ký mẫu hóa đơn nào."),
+    ("serials", "4"): ("This template (pattern) is not registered for the company at VNPT.",
+                       "Không tìm thấy mẫu hóa đơn (pattern) của công ty."),
     ("payment", "6"): ("VNPT has no invoice with this key.", "Không tìm thấy hóa đơn tương ứng."),
     ("payment", "7"): ("VNPT could not change the payment status of this invoice (e.g. it is cancelled).",
                        "Không gạch nợ / bỏ gạch nợ được."),
@@ -132,7 +140,8 @@ _E = {
 ERROR_EXPLANATIONS = _E
 _GROUP = {"ImportAndPublishInv": "issue", "AdjustInvoiceAction": "correct", "ReplaceInvoiceAction": "correct",
           "cancelInv": "cancel", "downloadInvPDFFkeyNoPay": "file", "downloadInvFkeyNoPay": "file",
-          "listInvByCusFkey": "list", "confirmPaymentFkey": "payment", "UnConfirmPaymentFkey": "payment"}
+          "listInvByCusFkey": "list", "confirmPaymentFkey": "payment", "UnConfirmPaymentFkey": "payment",
+          "getSerialByPattern": "serials", "listInvFromNoToNo": "list"}
 
 
 def explain(operation: str, code: str) -> tuple[str, str]:
@@ -276,6 +285,40 @@ def parse_issued(answer: str) -> tuple[str, str, dict[str, str]]:
     return pattern, serial, numbers
 
 
+@dataclass(frozen=True)
+class SerialInfo:
+    """One series of a pattern as ``getSerialByPattern`` describes it."""
+
+    pattern: str
+    serial: str
+    total: int | None  # numbers in the range
+    first: int | None  # InvNoFrom
+    last: int | None  # InvNoTo
+    current: int | None  # CurrentInvNo: the last number used (0: none yet)
+    remaining: int | None
+    begin: date | None  # BeginUsedFrom
+    status: str  # 1 not used yet, 2 in use
+
+
+def _int(text: str) -> int | None:
+    text = str(text or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def parse_serials(pattern: str, answer: str) -> list[SerialInfo]:
+    """``getSerialByPattern``: ``STT-Serial-TotalInv-InvNoFrom-InvNoTo-CurrentInvNo-TotalRemainingInv-BeginUsedFrom-
+    Status`` per series, series separated by ``;`` (VNPT's format, as integrations read it). ValueError if not so."""
+    out = []
+    for part in filter(None, (p.strip() for p in answer.split(";"))):
+        fields = part.split("-")
+        if len(fields) != 9 or not fields[1]:
+            raise ValueError(answer)
+        _, serial, total, first, last, current, remaining, begin, status = fields
+        out.append(SerialInfo(pattern, serial.strip(), _int(total), _int(first), _int(last), _int(current),
+                              _int(remaining), parse_day(begin), status.strip()))
+    return out
+
+
 # --- the client -----------------------------------------------------------------------------------
 
 
@@ -311,6 +354,7 @@ class VnptInvoice(Provider):
 
     def __init__(self, base_url: str = "", username: str = "", password: str = "", supplier_tax_code: str = "", *,
                  account: str = "", acpassword: str = "", pattern: str = "", serial: str = "", wsdl: str = "package",
+                 patterns: tuple[str, ...] | list[str] = (),
                  timeouts: Timeouts | tuple[float, float] = DEFAULT_TIMEOUTS, retry: RetryPolicy = DEFAULT_RETRY,
                  session: requests.Session | None = None, sleep=time.sleep):
         if wsdl not in ("package", "remote"):
@@ -320,6 +364,8 @@ class VnptInvoice(Provider):
         self.account, self._acpassword = account or username, acpassword or password
         self.supplier_tax_code = supplier_tax_code
         self.pattern, self.serial = pattern, serial
+        self.patterns = tuple(dict.fromkeys(p.strip() for p in (*DEFAULT_PATTERNS, pattern, *patterns)
+                                            if p and p.strip()))
         self.wsdl = wsdl
         self.retry = retry
         self.http = HttpSession(provider="VNPT", timeouts=timeouts, retry=retry, session=session,
@@ -624,9 +670,95 @@ class VnptInvoice(Provider):
 
     # --- set-up ----------------------------------------------------------------------------------
 
+    def serials(self, pattern: str) -> list[SerialInfo]:
+        """``getSerialByPattern`` (BusinessService): the series of a pattern with their ranges and current number;
+        [] when the pattern is not the company's (``ERR:4``)."""
+        try:
+            answer = self._call("getSerialByPattern", idempotent=True, pattern=pattern, **self._portal_auth())
+        except ProviderRefused as e:
+            if e.code in ("ERR:4", "ERR:20", "ERR:6"):
+                return []
+            raise
+        try:
+            return parse_serials(pattern, answer)
+        except ValueError:
+            raise ProviderError(f"VNPT getSerialByPattern: unreadable answer {self.http.redact(answer[:100])!r}",
+                                provider=self.name, operation="getSerialByPattern",
+                                secrets=self.http.secrets) from None
+
     def templates(self) -> list[TemplateInfo]:
-        """The account's configured pattern and serial (VNPT's template list needs another service)."""
-        return [TemplateInfo(self.pattern, self.serial)] if self.pattern and self.serial else []
+        """The series of each pattern of the account (``getSerialByPattern``).
+
+        VNPT's services have no documented list of a company's patterns (PortalService ``listPatternByCom`` wants
+        VNPT's internal company id and its answer is not documented), so the patterns asked for are TT78's
+        first VAT and sales invoice patterns (1/001, 2/001) and those the account names (``patterns``)."""
+        return [TemplateInfo(info.pattern, info.serial, raw=info) for pattern in self.patterns
+                for info in self.serials(pattern)]
+
+    def usage(self, template: str, symbol: str) -> UsageRow:
+        for info in self.serials(template):
+            if info.serial == symbol:
+                used = max((info.current or 0) - (info.first or 1) + 1, 0)
+                return UsageRow(template, symbol, used, info.total)
+        raise ProviderRefused(f"VNPT: series {symbol} of template {template} is not registered", code="ERR:20",
+                              explanation=explain("ImportAndPublishInv", "20")[0], provider=self.name,
+                              operation="getSerialByPattern")
+
+    # --- import back -----------------------------------------------------------------------------
+
+    def list_numbers(self, pattern: str, serial: str, first: int, last: int) -> list[Listed]:
+        """``listInvFromNoToNo`` (PortalService): the invoices numbered ``first``..``last`` of a series (VNPT gives
+        at most 100 per call: longer ranges are asked in chunks)."""
+        out = []
+        for lo in range(first, last + 1, LIST_CHUNK):
+            hi = min(last, lo + LIST_CHUNK - 1)
+            answer = self._call("listInvFromNoToNo", idempotent=True, invFromNo=str(lo), invToNo=str(hi),
+                                invPattern=pattern, invSerial=serial, **self._portal_auth())
+            try:
+                out += parse_list(answer)
+            except etree.XMLSyntaxError as e:
+                raise ProviderError(f"VNPT listInvFromNoToNo: unreadable list ({e})", provider=self.name,
+                                    operation="listInvFromNoToNo", secrets=self.http.secrets) from None
+        return out
+
+    def _listed(self, item: Listed) -> ListedInvoice:
+        day = item.publish_date
+        total = item.raw.get("total", "")
+        return ListedInvoice(
+            invoice_no=f"{item.serial}{item.number}", template=item.pattern, symbol=item.serial, number=item.number,
+            issued_at=datetime(day.year, day.month, day.day, tzinfo=GMT7) if day else None,
+            buyer_name=item.raw.get("cusname") or item.raw.get("name", ""), total=item.amount,
+            total_before_tax=Decimal(total) if re.fullmatch(r"-?\d+(\.\d+)?", total) else None, paid=item.paid,
+            transaction_uuid=item.raw.get("fkey", ""), exchange_status=STATUS.get(item.status, item.status),
+            raw=item.raw)
+
+    def invoices_between(self, start: date, end: date) -> list[ListedInvoice]:
+        """Every invoice of the account's series issued between two days.
+
+        VNPT's documented services list invoices by customer (``listInvByCus``), by fkey (``listInvByCusFkey``)
+        or by number range (``listInvFromNoToNo``), not by period. So each series' current number is read
+        (``getSerialByPattern``) and its numbers are listed from there downwards, 100 at a time, until an
+        invoice dated before ``start`` (VNPT numbers a series in date order: ``ERR:30``). A series whose current
+        number VNPT does not give is listed upwards from its first number until a range comes back empty."""
+        out = []
+        for info in self.templates():
+            serial = info.raw
+            first = serial.first or 1
+            if serial.current is not None:
+                hi = serial.current
+                while hi >= first:
+                    lo = max(first, hi - LIST_CHUNK + 1)
+                    items = self.list_numbers(serial.pattern, serial.serial, lo, hi)
+                    out += [self._listed(i) for i in items if i.publish_date and start <= i.publish_date <= end]
+                    if any(i.publish_date and i.publish_date < start for i in items):
+                        break
+                    hi = lo - 1
+                continue
+            lo = first
+            while items := self.list_numbers(serial.pattern, serial.serial, lo, lo + LIST_CHUNK - 1):
+                out += [self._listed(i) for i in items if i.publish_date and start <= i.publish_date <= end]
+                lo += LIST_CHUNK
+        return sorted(out, key=lambda x: (x.template, x.symbol, x.number or 0))
 
     def check_connection(self) -> list[TemplateInfo]:
         """Log in by asking for an fkey that does not exist: ERR:1/ERR:7 when the account is refused."""

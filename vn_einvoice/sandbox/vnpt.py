@@ -20,7 +20,15 @@ answers ``<OpResponse><OpResult>…</OpResult></OpResponse>`` as ASMX does, with
 * ``downloadInvPDFFkeyNoPay`` (base64 PDF), ``downloadInvFkeyNoPay`` (the invoice XML with ``InvoiceNo`` —
   unsigned here: a sandbox has no VNPT key), ``ERR:6`` unknown;
 * ``listInvByCusFkey`` (parameter ``key``, dates ``dd/MM/yyyy`` or empty): ``OK:<Data><Item>…</Item></Data>``
-  with status 1 issued, 3 replaced, 4 adjusted (cancelled invoices are not listed, as the manual says).
+  with status 1 issued, 3 replaced, 4 adjusted (cancelled invoices are not listed, as the manual says);
+* ``listInvFromNoToNo`` (PortalService; ``invFromNo``, ``invToNo``, ``invPattern``, ``invSerial``): the invoices of
+  that number range, at most 100 (VNPT's document), as ``<Data><Item>`` with ``invToken``, ``fkey``, ``total``,
+  ``amount``, ``cusname``, ``status`` (5 cancelled included) — no ``OK:`` prefix, as documented; numbers not
+  digits ``ERR:``;
+* ``getSerialByPattern`` (BusinessService; ``userName``, ``userPass``, ``pattern``): per series
+  ``STT-Serial-TotalInv-InvNoFrom-InvNoTo-CurrentInvNo-TotalRemainingInv-BeginUsedFrom-Status`` joined by ``;``
+  (TT78 ranges: 1 to 99999999; status 1 not used yet, 2 in use); a pattern not the company's ``ERR:4`` (the
+  manual's "pattern not found" of the portal operations: this sandbox's choice, undocumented there).
 
 Wrong ``Account``/``ACpass`` or service user: ``ERR:1``. Out of the box: admin ``demoadmin``/``demo``,
 service ``demoservice``/``demo``, pattern ``1/001`` with ``C<yy>TAA`` and ``K<yy>TAA``. Other operations of
@@ -53,6 +61,8 @@ GMT7 = timezone(timedelta(hours=7))
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 DEMO_ACCOUNT, DEMO_ACPASS, DEMO_USER, DEMO_PASS = "demoadmin", "demo", "demoservice", "demo"
 MAX_BATCH = 5000
+MAX_LIST = 100  # listInvFromNoToNo
+RANGE_END = 99_999_999  # TT78 numbers: 8 digits at most
 _FKEY = re.compile(r"[A-Za-z0-9]{1,50}")
 
 
@@ -144,6 +154,18 @@ def _invoice_fields(node) -> dict:
         raise Err(3)
     data["Products"] = lines
     return data
+
+
+def _item(record: dict, tags: tuple[str, ...], **values) -> str:
+    """One ``<Item>`` of VNPT's invoice lists, its elements in the order of ``tags``."""
+    day = datetime.strptime(record["day"], "%Y%m%d").strftime("%d/%m/%Y")
+    data = record["data"]
+    known = {"index": day[3:5], "invToken": f"{record['pattern']};{record['serial']};{record['number']}",
+             "fkey": record["fkey"], "cusCode": data.get("CusCode", ""), "publishDate": day, "signStatus": "0",
+             "total": data.get("Total", ""), "amount": data.get("Amount", ""), "pattern": record["pattern"],
+             "serial": record["serial"], "invNum": f"{record['number']:07d}", "status": record["status"],
+             "cusname": data.get("CusName", ""), "payment": data.get("PaymentStatus", "0") or "0", **values}
+    return "<Item>" + "".join(f"<{tag}>{escape(str(known[tag]))}</{tag}>" for tag in tags) + "</Item>"
 
 
 class VnptSandbox(App):
@@ -422,11 +444,36 @@ class VnptSandbox(App):
                 continue
             if (days[0] and r["day"] < days[0]) or (days[1] and r["day"] > days[1]):
                 continue
-            day = datetime.strptime(r["day"], "%Y%m%d").strftime("%d/%m/%Y")
-            items.append(f"<Item><index>{day[3:5]}</index><cusCode>{escape(r['data'].get('CusCode', ''))}</cusCode>"
-                         f"<name>{escape(r['data'].get('CusName', ''))}</name><publishDate>{day}</publishDate>"
-                         f"<signStatus>0</signStatus><pattern>{escape(r['pattern'])}</pattern>"
-                         f"<serial>{escape(r['serial'])}</serial><invNum>{r['number']:07d}</invNum>"
-                         f"<payment>{escape(r['data'].get('PaymentStatus', '0') or '0')}</payment>"
-                         f"<amount>{escape(r['data'].get('Amount', ''))}</amount><status>{r['status']}</status></Item>")
+            items.append(_item(r, ("index", "cusCode", "name", "publishDate", "signStatus", "pattern", "serial",
+                                   "invNum", "payment", "amount", "status"), name=r["data"].get("CusName", "")))
         return "OK:<Data>" + "".join(items) + "</Data>"
+
+    def _op_listInvFromNoToNo(self, p: dict) -> str:  # noqa: N802
+        company = self._company(p, admin=False)
+        first, last = (p.get("invFromNo") or "").strip(), (p.get("invToNo") or "").strip()
+        if not first.isdigit() or not last.isdigit():
+            return "ERR:"
+        first_no, last_no = int(first), min(int(last), int(first) + MAX_LIST - 1)
+        pattern, serial = p.get("invPattern", ""), p.get("invSerial", "")
+        rows = sorted((r for r in self.records.values() if r["tax"] == company["tax_code"]
+                       and (r["pattern"], r["serial"]) == (pattern, serial) and first_no <= r["number"] <= last_no),
+                      key=lambda r: r["number"])
+        tags = ("index", "invToken", "fkey", "name", "publishDate", "signStatus", "total", "amount", "pattern", "serial",
+                "invNum", "status", "cusname", "payment")
+        return "<Data>" + "".join(_item(r, tags, name="Hóa đơn giá trị gia tăng") for r in rows) + "</Data>"
+
+    def _op_getSerialByPattern(self, p: dict) -> str:  # noqa: N802
+        company = self._company(p, admin=False)
+        pattern = p.get("pattern", "")
+        if pattern not in company["patterns"]:
+            raise Err(4)
+        parts = []
+        for index, serial in enumerate(company["patterns"][pattern], 1):
+            used = self.series.get(f"{company['tax_code']}|{pattern}|{serial}", {})
+            current = used.get("next", 1) - 1
+            begin = min((r["day"] for r in self.records.values() if r["tax"] == company["tax_code"]
+                         and (r["pattern"], r["serial"]) == (pattern, serial)), default="")
+            begin = datetime.strptime(begin, "%Y%m%d").strftime("%d/%m/%Y") if begin else ""
+            parts.append(f"{index}-{serial}-{RANGE_END}-1-{RANGE_END}-{current}-{RANGE_END - current}-{begin}-"
+                         f"{2 if current else 1}")
+        return ";".join(parts)
