@@ -20,3 +20,4 @@ from . import test_sending
 from . import test_alerts
 from . import test_tax_authority
 from . import test_received
+from . import test_api
