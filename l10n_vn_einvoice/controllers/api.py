@@ -84,7 +84,7 @@ class EinvoiceApi(http.Controller):
             raise ApiRefusal(INVALID, _('Content-Type must be application/json.'), 415)
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise ApiRefusal(INVALID, _('The body is not valid JSON.'), 400) from None
         if not isinstance(body, dict):
             raise ApiRefusal(INVALID, _('The body must be a JSON object.'), 400)

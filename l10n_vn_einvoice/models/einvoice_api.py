@@ -259,7 +259,8 @@ class EinvoiceApi(models.AbstractModel):
     def _move_of(self, body):
         """The user's invoice by ``InvoiceId``, or by tax code, form, serial and number."""
         if body.get('InvoiceId') is not None:
-            if isinstance(body['InvoiceId'], bool) or not isinstance(body['InvoiceId'], int):
+            if isinstance(body['InvoiceId'], bool) or not isinstance(body['InvoiceId'], int) \
+                    or not 0 < body['InvoiceId'] < 2 ** 31:
                 raise ApiRefusal(INVALID, _('InvoiceId: an integer.'))
             move = self.env['account.move'].search([
                 ('id', '=', body['InvoiceId']), ('company_id', 'in', self.env.user.company_ids.ids),

@@ -146,6 +146,11 @@ class TestApi(EinvoiceCommon, HttpCase):
                 self.assertIn(words, data['responsemessage'])
         status, data = self.call('POST', '/invoice/create', raw='{"CompanyName": ')
         self.assertEqual((status, data['responsecode']), (400, 1))
+        status, data = self.call('POST', '/invoice/create', raw='[' * 100_000)
+        self.assertEqual((status, data['responsecode']), (400, 1))
+        for wrong in (10 ** 20, -1, '7', True):
+            _status, data = self.call('POST', '/getInvoice', {'InvoiceId': wrong})
+            self.assertEqual(data['responsecode'], 1, wrong)
         status, data = self.call('POST', '/invoice/create', raw='x=1', headers={'Content-Type': 'text/plain'})
         self.assertEqual((status, data['responsecode']), (415, 1))
         self.assertEqual(self.moves(), before, 'nothing half-written')
