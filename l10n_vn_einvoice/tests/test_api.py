@@ -10,7 +10,7 @@ import requests
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
-from vn_einvoice import signing
+from vn_einvoice import notice as lib_notice, signing
 from vn_einvoice.providers.portal import to_portal
 
 from .common import BUYER_MST, OTHER_MST, SELLER_MST, EinvoiceCommon
@@ -291,6 +291,18 @@ class TestApi(EinvoiceCommon, HttpCase):
                 _status, data = self.call('POST', '/signxml', {'Xml': xml})
                 self.assertEqual(data['responsecode'], 1)
                 self.assertIn(words, data['responsemessage'])
+        notice = lib_notice.build_notice_xml(lib_notice.ErrorNotice(
+            taxpayer_name=self.company.name, tax_code=SELLER_MST, tax_office_code='79100',
+            tax_office_name='Chi cục Thuế khu vực II', place='TP. Hồ Chí Minh', notice_date=date(2026, 3, 10),
+            invoices=(lib_notice.NoticeInvoice('1', 'C26TAA', '12', date(2026, 3, 2), lib_notice.NoticeNature.EXPLAIN,
+                                               'Sai địa chỉ người mua'),)))
+        _status, data = self.call('POST', '/signxml', {'Xml': notice.decode()})
+        self.assertEqual(data['responsecode'], 0, data)
+        report = lib_notice.verify_notice(data['Xml'].encode())
+        self.assertTrue(report.valid, report.all_problems())
+        other = notice.decode().replace(SELLER_MST, OTHER_MST)
+        _status, data = self.call('POST', '/signxml', {'Xml': other})
+        self.assertEqual(data['responsecode'], 7, 'a notice of another taxpayer is never signed')
         _status, data = self.call('POST', '/signxmlhsm', {'Xml': sample.decode()})
         self.assertEqual(data['responsecode'], 4)
         self.assertIn('no PKCS#11 signer', data['responsemessage'])
