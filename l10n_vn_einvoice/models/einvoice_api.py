@@ -166,7 +166,8 @@ class EinvoiceApi(models.AbstractModel):
         problems = move._l10n_vn_einvoice_check()
         if problems:
             raise ApiRefusal(BAD_STATE, '\n'.join(problems))
-        move.action_l10n_vn_einvoice_issue()
+        # in the request's savepoint: nothing commits half-way (a refusal rolls everything back)
+        move.with_context(l10n_vn_einvoice_no_commit=True).action_l10n_vn_einvoice_issue()
         if move.l10n_vn_einvoice_state == 'CREATED' and move.l10n_vn_einvoice_cqt_state != 'waiting':
             raise ApiRefusal(BAD_STATE, move.l10n_vn_einvoice_error or _('The e-invoice was not issued.'))
 
