@@ -7,8 +7,13 @@ and the server must hold exactly one. Then 8 creates with 8 keys: 8 invoices, 8 
 import sys
 import threading
 from datetime import date
+from pathlib import Path
 
 import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's library
+from vn_einvoice.providers import get_provider  # noqa: E402
+from vn_einvoice.samples import sample_invoice  # noqa: E402
 
 PORT, APIKEY, SESSION = sys.argv[1], sys.argv[2], sys.argv[3]
 URL = f"http://127.0.0.1:{PORT}/einvoice/api/v1"
@@ -56,3 +61,15 @@ if len(mine) != 1:
     print("!! the number was given twice")
     sys.exit(1)
 print("-- concurrency: 8 concurrent retries of one key, one invoice")
+
+invoice = sample_invoice(lines=1, note=False, number=None)
+results = []
+for _attempt in range(2):  # two clients, as after a restart: the server's Idempotency-Key answers the second
+    with get_provider("portal", base_url=URL + "/", username=APIKEY, password=SESSION,
+                      supplier_tax_code="0312345673") as client:
+        results.append(client.issue(invoice, transaction_uuid="seed-002-client-1"))
+print(f"seed-002 client: {[(r.invoice_no, r.exchange_status) for r in results]}")
+if results[0].invoice_no != results[1].invoice_no or results[0].exchange_status != "USING/SIGNED":
+    print("!! our seed-002 client did not get one issued invoice")
+    sys.exit(1)
+print("-- seed-002 client: issued through the server, once")
