@@ -30,3 +30,7 @@ from . import einvoice_provider_difference
 from . import einvoice_tax_connection
 from . import einvoice_tax_message
 from . import einvoice_summary
+from . import einvoice_api_session
+from . import einvoice_api_request
+from . import einvoice_api_rate
+from . import einvoice_api

@@ -25,7 +25,8 @@ Errors: every answer has ``responsecode`` (0 = success) and ``responsemessage``.
 0; the other codes below are those of this library's sandbox, explained in words by
 :data:`ERROR_EXPLANATIONS`; any other code is shown with the portal's own message.
 
-Idempotency — the API has **no** idempotency key, and ``/invoice/create`` gives a new number each time.
+Idempotency — the API has **no** idempotency key, and ``/invoice/create`` gives a new number each time
+(the client still sends ``Idempotency-Key: <transaction_uuid>``, which Odoo's own server honours).
 So before the first send :meth:`issue` reads the series' invoices of that day (``getBillsByDate``) and
 keeps the highest number (the *watermark*; once per series and day and client: then the last number this
 client got is the watermark — lower than the true highest when others issue too, which only widens the
@@ -357,7 +358,8 @@ class PortalProvider(Provider):
         return cls(text, code=code, explanation=en, explanation_vi=vi, http_status=status, raw=raw,
                    provider=self.name, operation=operation, secrets=self.http.secrets)
 
-    def _call(self, operation: str, *, body: dict | None = None, no: str = "", idempotent: bool) -> dict:
+    def _call(self, operation: str, *, body: dict | None = None, no: str = "", idempotent: bool,
+              key: str | None = None) -> dict:
         method, path = PATHS[operation]
         url = self.base_url + path.format(no=quote(str(no), safe=""))
         try:
@@ -369,6 +371,8 @@ class PortalProvider(Provider):
             raise ProviderAuthError(en, code="401", explanation=en, explanation_vi=(
                 "apikey hoặc sessionkey có ký tự không gửi được trong tiêu đề HTTP: chưa gửi gì."),
                 provider=self.name, operation=operation, secrets=self.http.secrets) from None
+        if key:  # servers that know it (Odoo's /einvoice/api/v1) return the same invoice for the same key
+            headers["Idempotency-Key"] = key
         kwargs = {"json": body} if body is not None else {}
         response = self.http.send(method, url, operation=operation, idempotent=idempotent, headers=headers, **kwargs)
         status = response.status_code
@@ -480,9 +484,10 @@ class PortalProvider(Provider):
             body["CompanyTaxCode"] = self.supplier_tax_code
         return body
 
-    def create(self, body: dict) -> dict:
-        """One raw ``/invoice/create`` (no look-up, no retry): the answer, or an error."""
-        return self._call("create", body=body, idempotent=False)
+    def create(self, body: dict, key: str | None = None) -> dict:
+        """One raw ``/invoice/create`` (no look-up, no retry): the answer, or an error. ``key``: sent as the
+        ``Idempotency-Key`` header (seed 002 has none; a server that knows it never creates twice)."""
+        return self._call("create", body=body, idempotent=False, key=key)
 
     def _result(self, answer: dict, body: dict, uuid: str, found: bool = False) -> IssueResult:
         no = str(answer.get("InvoiceNo") or answer.get("EinvoiceNumber") or "").strip()
@@ -614,7 +619,7 @@ class PortalProvider(Provider):
                 last = e  # the look-up kept failing: cannot tell, do not send
                 break
             try:
-                answer = self.create(body)
+                answer = self.create(body, transaction_uuid)
             except ProviderUnavailable as e:
                 last, wait = e, e.retry_after
                 continue
