@@ -226,7 +226,7 @@ class L10nVnEinvoiceSeries(models.Model):
                 self.env.cr.execute(
                     'UPDATE l10n_vn_einvoice_series SET next_number = GREATEST(next_number, %s), '
                     'last_issue_date = GREATEST(last_issue_date, %s) WHERE id = %s',
-                    [number + 1, issue_date, self.id])
+                    [number + 1, issue_date, self.id], log_exceptions=False)  # expected with several workers
         except psycopg2.Error as e:
             _logger.info('Series %s: counter not updated (%s)', self.id, type(e).__name__)
         self.invalidate_recordset(['next_number', 'last_issue_date', 'is_used'])
