@@ -683,14 +683,24 @@ class AccountMove(models.Model):
                 together = chunk.filtered(lambda m: m.move_type == 'out_invoice' and not m.l10n_vn_einvoice_relation
                                           and m._l10n_vn_einvoice_cqt_connection(m.l10n_vn_einvoice_series_id) is None
                                           and not m._l10n_vn_einvoice_check())
-                if together:
-                    try:
-                        with self.env.cr.savepoint():
-                            together._l10n_vn_einvoice_issue_local_together()
-                    except (UserError, ValidationError, EInvoiceError, psycopg2.errors.UniqueViolation) as e:
-                        _logger.info('E-invoices %s: issued one by one to find which failed (%s)', together.ids, e)
-                        together = self.browse()
-                one_issued, one_failed = (chunk - together)._l10n_vn_einvoice_issue_each()
+                try:
+                    if together:
+                        try:
+                            with self.env.cr.savepoint():
+                                together._l10n_vn_einvoice_issue_local_together()
+                        except (UserError, ValidationError, EInvoiceError, psycopg2.errors.UniqueViolation) as e:
+                            _logger.info('E-invoices %s: issued one by one to find which failed (%s)', together.ids, e)
+                            together = self.browse()
+                    one_issued, one_failed = (chunk - together)._l10n_vn_einvoice_issue_each()
+                except psycopg2.errors.SerializationFailure:
+                    if not commit:
+                        raise  # a request: Odoo runs it again whole
+                    # another worker used the series since this transaction began (several workers): this chunk
+                    # stays prepared for the next run of the job (which reports it as remaining), the others go on
+                    _logger.info('E-invoices %s: left for the next run (series used by another worker)', chunk.ids)
+                    self.env.cr.rollback()
+                    self.env.invalidate_all()
+                    continue
                 issued, failed = issued | together | one_issued, failed | one_failed
                 if commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit  # one chunk per transaction (cron, Send & Print)

@@ -151,9 +151,12 @@ class L10nVnEinvoiceSeries(models.Model):
         if the transaction rolls back, so does the counter (no gap).
         """
         self.ensure_one()
+        # with several workers, the row may have been changed since this transaction began: PostgreSQL refuses
+        # (serialization failure) and Odoo runs the whole request again, as it does for any such conflict;
+        # expected, so not logged as an error
         self.env.cr.execute(
             'SELECT next_number, last_issue_date FROM l10n_vn_einvoice_series WHERE id = %s FOR UPDATE',
-            [self.id],
+            [self.id], log_exceptions=False,
         )
         number, last_date = self.env.cr.fetchone()
         self.invalidate_recordset(['next_number', 'last_issue_date'])
