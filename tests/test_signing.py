@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from factories import SELLER_MST, goods, make_invoice
 from lxml import etree
 from tools import validity_around
 
@@ -50,6 +51,7 @@ from vn_einvoice.signing.base import ec_raw_signature
 from vn_einvoice.signing.c14n import canonicalize, python_canonicalize
 from vn_einvoice.signing.certs import fingerprint_sha256, is_tax_authority_subject
 from vn_einvoice.signing.xmldsig import ICT, format_signing_time, parse_signing_time
+from vn_einvoice.xml import build_checked_tree
 
 DATA = Path(__file__).parent / "data"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -329,6 +331,19 @@ def test_tree_input_is_not_modified(signer, unsigned):
     assert etree.tostring(tree) == before
     assert verify_invoice(out).valid
     assert verify_invoice(sign_invoice(tree.getroot(), signer)).valid
+
+
+def test_built_tree_signed_in_place_verifies(ca):
+    # what Odoo does: the checked tree of the builder signed as it is, without a serialization and a parse
+    key, cert = make_seller_certificate(ca, SELLER_MST, NAME)
+    seller_signer = Pkcs12Signer(p12_bytes(key, cert, [ca.certificate], PASSWORD), PASSWORD)
+    root = build_checked_tree(make_invoice([goods("A", 3, 25000, "10%")], number=12))
+    before = etree.tostring(root)
+    out = sign_invoice(root, seller_signer)
+    assert etree.tostring(root) == before  # left as it was built
+    report = verify_invoice(out)
+    assert report.valid, report.all_problems()
+    assert b"<SHDon>12</SHDon>" in out
 
 
 def test_tree_is_restored_when_signing_fails(signer, unsigned):

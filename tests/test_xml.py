@@ -26,7 +26,15 @@ from vn_einvoice.document import (
 )
 from vn_einvoice.errors import Problem, ValidationError
 from vn_einvoice.qr import invoice_qr_payload
-from vn_einvoice.xml import build_tree, build_xml, check_invoice, fmt_num, parse_xml, validate_xml
+from vn_einvoice.xml import (
+    build_checked_tree,
+    build_tree,
+    build_xml,
+    check_invoice,
+    fmt_num,
+    parse_xml,
+    validate_xml,
+)
 from vn_einvoice.xml.schema import HDON
 
 DATA = Path(__file__).parent / "data"
@@ -236,6 +244,18 @@ def test_foreign_currency_usd():
         "37.04", "3.7", "40.74"]
     assert root.findtext("DLHDon/NDHDon/TToan/TgTTTBChu") == "Bốn mươi đô la Mỹ và bảy mươi bốn xu"
     assert parse_xml(build_xml(inv)) == inv
+
+
+def test_checked_tree_is_what_build_xml_serializes_and_is_checked_the_same():
+    inv = make_invoice([goods("A", 2, 10000, "10%"), goods("B", 1, 5000, "8%")], number=7)
+    root = build_checked_tree(inv)
+    assert etree.tostring(root, xml_declaration=True, encoding="UTF-8") == build_xml(inv)
+    bad = make_invoice([goods("A", 1, 10, "10%")], currency="USD")  # no exchange rate
+    with pytest.raises(ValidationError) as tree_error:
+        build_checked_tree(bad)
+    with pytest.raises(ValidationError) as xml_error:
+        build_xml(bad)
+    assert [str(p) for p in tree_error.value.problems] == [str(p) for p in xml_error.value.problems]
 
 
 def test_foreign_currency_needs_an_exchange_rate():

@@ -15,6 +15,8 @@ import uuid
 from collections import defaultdict
 from datetime import timezone
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import html_escape
@@ -152,11 +154,26 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
         return self._can_commit() and not self.env.context.get('l10n_vn_einvoice_no_commit')
 
     def _l10n_vn_einvoice_lock(self):
-        """The ids of these invoices this transaction could lock (others are being issued elsewhere)."""
+        """The ids of these invoices this transaction could lock (others are being issued elsewhere, or were
+        changed by another worker since this transaction began: PostgreSQL refuses to lock those, and they are
+        left to whoever changed them, or to the next run)."""
         if not self.ids:
             return set()
-        self.env.cr.execute('SELECT id FROM account_move WHERE id IN %s FOR UPDATE SKIP LOCKED', [tuple(self.ids)])
-        locked = {row[0] for row in self.env.cr.fetchall()}
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute('SELECT id FROM account_move WHERE id IN %s FOR UPDATE SKIP LOCKED',
+                                    [tuple(self.ids)], log_exceptions=False)
+                locked = {row[0] for row in self.env.cr.fetchall()}
+        except psycopg2.errors.SerializationFailure:
+            locked = set()
+            for move_id in self.ids:  # some changed meanwhile (several workers): the others, one at a time
+                try:
+                    with self.env.cr.savepoint(flush=False):
+                        self.env.cr.execute('SELECT id FROM account_move WHERE id = %s FOR UPDATE SKIP LOCKED',
+                                            [move_id], log_exceptions=False)
+                        locked |= {row[0] for row in self.env.cr.fetchall()}
+                except psycopg2.errors.SerializationFailure:
+                    continue
         self.invalidate_recordset()
         return locked
 

@@ -1,7 +1,9 @@
 import base64
 import contextlib
+import hashlib
 import logging
 import threading
+import time
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -26,6 +28,13 @@ _PKCS11_LOCK = threading.RLock()
 PKCS11_WAIT = 60  # seconds
 # Signers kept open by _reuse_signers() during a batch, per thread: {(db, signer id, write_date): opened signer}
 _REUSED = threading.local()
+# PKCS#12 keys opened by batches, kept by this process for PKCS12_KEEP seconds (opening one costs a decryption
+# and a key check, ~40 ms: as much as signing 40 invoices; a client issuing ten at a time paid it each time):
+# {sha256 of the file and its password: (opened at, signer)}. A changed file or password is another key; an
+# expired one is dropped (never closed: another thread may be signing with it).
+_PKCS12_OPENED = {}
+_PKCS12_LOCK = threading.Lock()
+PKCS12_KEEP = 300  # seconds
 
 
 class _TokenSession:
@@ -107,8 +116,9 @@ class L10nVnEinvoiceSigner(models.Model):
     # Signing (runs as superuser: secrets never leave this model)
     # ------------------------------------------------------------------
 
-    def _make_signer(self):
-        """A ``vn_einvoice.signing`` signer for this record; use it as a context manager."""
+    def _make_signer(self, keep=False):
+        """A ``vn_einvoice.signing`` signer for this record; use it as a context manager (``keep``: a PKCS#12
+        key this process opened in the last PKCS12_KEEP seconds, not to be closed)."""
         self.ensure_one()
 
         rec = self.sudo()
@@ -117,7 +127,17 @@ class L10nVnEinvoiceSigner(models.Model):
                 cert = rec.certificate_id
                 if not cert:
                     raise UserError(_('Signer %s has no certificate file.', rec.name))
-                return signing.Pkcs12Signer(base64.b64decode(cert.content), cert.pkcs12_password or '')
+                content, password = base64.b64decode(cert.content), cert.pkcs12_password or ''
+                if not keep:
+                    return signing.Pkcs12Signer(content, password)
+                digest = hashlib.sha256(b'%d:%s:%s' % (len(content), content, password.encode())).digest()
+                now = time.monotonic()
+                with _PKCS12_LOCK:
+                    for old in [k for k, (opened, _s) in _PKCS12_OPENED.items() if now - opened > PKCS12_KEEP]:
+                        del _PKCS12_OPENED[old]
+                    if digest not in _PKCS12_OPENED:
+                        _PKCS12_OPENED[digest] = (now, signing.Pkcs12Signer(content, password))
+                    return _PKCS12_OPENED[digest][1]
             if not rec.pkcs11_module or not rec.pkcs11_token_label:
                 raise UserError(_('Signer %s: the PKCS#11 library and the token label are required.', rec.name))
             cert_pem = base64.b64decode(rec.pkcs11_certificate) if rec.pkcs11_certificate else None
@@ -148,9 +168,11 @@ class L10nVnEinvoiceSigner(models.Model):
             yield
         finally:
             opened, _REUSED.signers = _REUSED.signers, None
+            kept = {id(signer) for _opened, signer in list(_PKCS12_OPENED.values())}
             for signer in opened.values():
-                with contextlib.suppress(Exception):
-                    signer.close()
+                if id(signer) not in kept:
+                    with contextlib.suppress(Exception):
+                        signer.close()
 
     @contextlib.contextmanager
     def _open_signer(self):
@@ -162,7 +184,7 @@ class L10nVnEinvoiceSigner(models.Model):
             return
         key = (self.env.cr.dbname, self.id, self.write_date)  # opened again if the record changed
         if key not in cache:
-            cache[key] = self._make_signer()
+            cache[key] = self._make_signer(keep=True)
         opened = cache[key]
         yield opened._signer if isinstance(opened, _TokenSession) else opened
 

@@ -69,6 +69,9 @@ class ResCompany(models.Model):
 
     l10n_vn_einvoice_provider_ids = fields.One2many('l10n_vn_einvoice.provider', 'company_id',
                                                     string='E-invoice provider accounts')
+    # the active connection is read through it, once for all the invoices of a batch (ORM cache, not a search each)
+    l10n_vn_einvoice_tax_connection_ids = fields.One2many('l10n_vn_einvoice.tax.connection', 'company_id',
+                                                          string='Tax authority connections', groups='base.group_system')
     l10n_vn_einvoice_provider_id = fields.Many2one(
         'l10n_vn_einvoice.provider', string='Default provider account', compute='_compute_l10n_vn_einvoice_provider_id',
         inverse='_inverse_l10n_vn_einvoice_provider_id', domain="[('company_id', '=', id)]")

@@ -1,3 +1,4 @@
+import base64
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -8,7 +9,8 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from vn_einvoice.signing import verify_invoice
+from vn_einvoice.sandbox import testca
+from vn_einvoice.signing import certs, verify_invoice
 
 from .common import BUYER_MST, SELLER_MST, EinvoiceCommon
 
@@ -130,6 +132,27 @@ class TestIssue(EinvoiceCommon):
         self.assertEqual(self.series.next_number, 1)
         self.assertIn('password', move.l10n_vn_einvoice_error)
         self.assertNotIn('wrong', move.l10n_vn_einvoice_error.replace('wrong password', ''))
+
+    def test_opened_key_is_kept_only_for_the_same_file_and_password(self):
+        # a PKCS#12 key opened by a batch is kept by the process for the next ones: a new file (or password)
+        # is opened anew, and a wrong password still refuses even right after the right one was used
+        first = self.make_invoice()
+        self.issue(first)
+        ca = testca.make_test_ca()
+        key, cert = testca.make_seller_certificate(ca, SELLER_MST, self.company.name)
+        self.signer.certificate_id = self.env['certificate.certificate'].sudo().create({
+            'name': 'TEST certificate 2', 'content': base64.b64encode(testca.p12_bytes(key, cert, [ca.certificate], 'demo')),
+            'pkcs12_password': 'demo', 'scope': 'l10n_vn_einvoice', 'company_id': self.company.id})
+        second = self.make_invoice()
+        self.issue(second)
+        serials = [verify_invoice(self.xml_of(move)).seller.serial for move in (first, second)]
+        self.assertEqual(serials[1], certs.serial_hex(cert))
+        self.assertNotEqual(serials[0], serials[1])
+        self.signer.certificate_id.pkcs12_password = 'wrong'
+        third = self.make_invoice()
+        self.issue(third)
+        self.assertEqual(third.l10n_vn_einvoice_state, 'CREATED')
+        self.assertIn('password', third.l10n_vn_einvoice_error)
 
     def test_issue_date_cannot_go_backwards(self):
         today = date.today()

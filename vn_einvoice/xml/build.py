@@ -240,6 +240,13 @@ def build_xml(invoice: Invoice, *, check: bool = True, require_number: bool = Tr
     With ``check`` (default) the document is validated first (codes, tax codes, symbol year, totals)
     and so is the XML produced; every problem is raised at once in a ``ValidationError``.
     """
+    return serialize(build_checked_tree(invoice, check=check, require_number=require_number))
+
+
+def build_checked_tree(invoice: Invoice, *, check: bool = True, require_number: bool = True) -> etree._Element:
+    """The ``HDon`` element of :func:`build_xml`, checked the same way, not serialized: to be signed in place
+    (``signing.sign_invoice`` takes it without a copy and returns the signed bytes), saving a serialization
+    and a parse."""
     problems = _version_problems(invoice)
     if check:  # warnings (what real producers do and the tax authority accepts) are no reason to refuse
         problems += errors_only(check_invoice(invoice, require_number=require_number))
@@ -250,4 +257,4 @@ def build_xml(invoice: Invoice, *, check: bool = True, require_number: bool = Tr
         problems = validate_tree(root, require_number=require_number, check_document=False)
         if problems:  # our own output has neither errors nor warnings (tests/test_realworld.py)
             raise ValidationError(problems)
-    return serialize(root)
+    return root
