@@ -21,7 +21,7 @@ from odoo.http import request
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from ..models.einvoice_api_session import key_hash
-from ..tools.api import AUTH, BUSY, INVALID, OK, PREFIX, RATE, ApiRefusal, openapi
+from ..tools.api import AUTH, BUSY, INVALID, OK, PREFIX, RATE, RETRY_AFTER, ApiRefusal, openapi
 
 _logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ IDEMPOTENT = {'create', 'newInvoice', 'newInvoiceSign'}
 SENDING = {'create', 'newInvoiceSign'}  # these issue the invoice
 # concurrent issues on one series conflict on its counter (REPEATABLE READ): the operation is tried again in a
 # new transaction, with a random wait growing up to MAX_WAIT seconds; then 503 (retry with the same key)
-TRIES, MAX_WAIT, RETRY_AFTER = 12, 2.0, 2
+TRIES, MAX_WAIT = 12, 2.0
 
 
 def _answer(code=OK, message='', status=200, headers=None, **extra):

@@ -19,7 +19,8 @@ from vn_einvoice.xml.validate import validate_xml
 from vn_einvoice.xmlutil import parse_untrusted
 
 from ..tools.api import (
-    BAD_STATE, INVALID, NO_SERIES, NOT_FOUND, NOT_YOURS, ApiRefusal, check_invoice_body, decimal,
+    BAD_STATE, BUSY, INVALID, NO_SERIES, NOT_FOUND, NOT_YOURS, RETRY_AFTER, ApiRefusal, check_invoice_body,
+    decimal,
 )
 
 NO_VAT = {-1: 'KCT', -2: 'KKKNT'}
@@ -119,6 +120,10 @@ class EinvoiceApi(models.AbstractModel):
         company = self._company(body['CompanyTaxCode'])
         this = self._in(company)
         series = this._series(company, body['InvoiceForm'], body['SerialNo'])
+        if issue and series.issuing_mode == 'local':
+            # the series' counter locked first, before the invoice takes its journal name: concurrent creates
+            # then wait in one order (else name and counter locked in either order deadlock)
+            self.env.cr.execute('SELECT id FROM l10n_vn_einvoice_series WHERE id = %s FOR UPDATE', [series.id])
         invoice_date = _day(body, 'InvoiceDate')
         _day(body, 'PaymentDate')
         currency = self.env['res.currency'].search([('name', '=', body['CurrencyCode'].upper())], limit=1)
@@ -197,6 +202,11 @@ class EinvoiceApi(models.AbstractModel):
         try:
             if move.state == 'posted' and move.l10n_vn_einvoice_state == 'CREATED' \
                     and move.l10n_vn_einvoice_cqt_state != 'waiting':
+                if not move._l10n_vn_einvoice_lock():  # a request with the same key is sending it now
+                    raise ApiRefusal(BUSY, _('Invoice %(name)s is being issued by another request with the same '
+                                             'Idempotency-Key: send it again in %(seconds)s seconds.',
+                                             name=move.name, seconds=RETRY_AFTER), 503,
+                                     {'Retry-After': str(RETRY_AFTER)})
                 self._issue(move)  # no l10n_vn_einvoice_no_commit: it commits as the screens do
             self._check_issued(move)
         except AccessError as e:

@@ -13,6 +13,7 @@ from vn_einvoice.providers.portal import INVOICE_FIELDS, PRODUCT_FIELDS
 PREFIX = '/einvoice/api/v1'
 OK, INVALID, NO_SERIES, NOT_FOUND, BAD_STATE, BUSY, NOT_YOURS = 0, 1, 2, 3, 4, 5, 7
 AUTH, RATE = 401, 429
+RETRY_AFTER = 2  # seconds, with a busy answer (503)
 KINDS = {str: 'a text', Decimal: 'a number', list: 'a list'}
 
 
