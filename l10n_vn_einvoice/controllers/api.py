@@ -5,19 +5,23 @@ headers, ``/invoice/create`` …) and seed 000's operations (``newInvoice`` … 
   ``POST /login`` with it gives a ``sessionkey`` (stored hashed, expiring); every other call carries both.
 * Every request runs as that user (his access rights, his companies) through models/einvoice_api.py, in a
   savepoint: a refusal leaves nothing written. Answers: ``{responsecode, responsemessage, …}``.
-* ``Idempotency-Key`` header on creates; rate limit per key (models/einvoice_api_rate.py), 429.
+* ``Idempotency-Key`` header on creates; rate limits per key and of failed authentications per address
+  (models/einvoice_api_rate.py), 429; concurrent creates on one series tried again, at worst 503 (busy).
 * ``GET /openapi.json``: the OpenAPI 3 document.
 """
 
 import json
 import logging
+import random
+import time
 
 from odoo import _, http
 from odoo.exceptions import AccessDenied
 from odoo.http import request
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from ..models.einvoice_api_session import key_hash
-from ..tools.api import AUTH, INVALID, OK, PREFIX, RATE, ApiRefusal, openapi
+from ..tools.api import AUTH, BUSY, INVALID, OK, PREFIX, RATE, RETRY_AFTER, ApiRefusal, openapi
 
 _logger = logging.getLogger(__name__)
 
@@ -26,6 +30,10 @@ MAX_BODY = 4 * 1024 * 1024
 ROUTE = {'type': 'http', 'auth': 'none', 'csrf': False, 'save_session': False, 'readonly': False}
 SCOPE = 'l10n_vn_einvoice_api'
 IDEMPOTENT = {'create', 'newInvoice', 'newInvoiceSign'}
+SENDING = {'create', 'newInvoiceSign'}  # these issue the invoice
+# concurrent issues on one series conflict on its counter (REPEATABLE READ): the operation is tried again in a
+# new transaction, with a random wait growing up to MAX_WAIT seconds; then 503 (retry with the same key)
+TRIES, MAX_WAIT = 12, 2.0
 
 
 def _answer(code=OK, message='', status=200, headers=None, **extra):
@@ -58,12 +66,25 @@ class EinvoiceApi(http.Controller):
     def _authenticate(self, session=True):
         headers = request.httprequest.headers
         apikey = headers.get('apikey', '')
-        uid = self._user_of(apikey)
-        if session and not request.env['l10n_vn_einvoice.api.session'].sudo()._check(
-                uid, apikey, headers.get('sessionkey', '')):
-            raise ApiRefusal(AUTH, _('The sessionkey is missing, not valid or expired: get one from %s/login.',
-                                     PREFIX), 401)
-        wait = request.env['l10n_vn_einvoice.api.rate'].sudo()._hit(key_hash(apikey))
+        Rate = request.env['l10n_vn_einvoice.api.rate'].sudo()
+        # failed authentications per remote address (a key given but refused): guessing is slowed down for
+        # every worker; blocked, even the right key waits
+        address, limit = f'address:{request.httprequest.remote_addr}', Rate._failure_limit()
+        wait = Rate._blocked(address, limit)
+        if wait is not None:
+            raise ApiRefusal(RATE, _('Too many failed authentications from your address: wait %s seconds.', wait),
+                             429, {'Retry-After': str(wait)})
+        try:
+            uid = self._user_of(apikey)
+            if session and not request.env['l10n_vn_einvoice.api.session'].sudo()._check(
+                    uid, apikey, headers.get('sessionkey', '')):
+                raise ApiRefusal(AUTH, _('The sessionkey is missing, not valid or expired: get one from %s/login.',
+                                         PREFIX), 401)
+        except ApiRefusal:
+            if apikey or headers.get('sessionkey'):
+                Rate._hit(address, limit)
+            raise
+        wait = Rate._hit(key_hash(apikey))
         if wait is not None:
             raise ApiRefusal(RATE, _('Too many requests with this apikey: wait %s seconds.', wait), 429,
                              {'Retry-After': str(wait)})
@@ -113,22 +134,61 @@ class EinvoiceApi(http.Controller):
             uid = self._authenticate()
             body = self._body()
             key = request.httprequest.headers.get('Idempotency-Key', '').strip()
-            with request.env.cr.savepoint():
-                if key and operation in IDEMPOTENT:
-                    if len(key) > 128:
-                        raise ApiRefusal(INVALID, _('Idempotency-Key: at most 128 characters.'))
-                    Requests = request.env['l10n_vn_einvoice.api.request'].sudo()
-                    earlier = Requests._claim(uid, key, operation, body)
-                    if earlier:
-                        if earlier.body_hash != Requests._body_hash(operation, body):
-                            raise ApiRefusal(INVALID, _('Idempotency-Key %s was used for another request.', key), 422)
-                        return _answer(**json.loads(earlier.answer or '{}'))
-                answer = request.env['l10n_vn_einvoice.api']._run(operation, body, no)
-                if key and operation in IDEMPOTENT:
-                    Requests._done(uid, key, request.env['account.move'].browse(answer.get('InvoiceId')), answer)
+            cr = request.env.cr
+            for tryno in range(1, TRIES + 1):
+                try:
+                    return self._serve_once(uid, key, operation, body, no)
+                except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as e:
+                    # as odoo.service.model.retrying, with more tries: the whole transaction again
+                    cr.rollback()
+                    request.env.reset()
+                    request.env.registry.reset_changes()
+                    _logger.info('E-invoice API %s: %s, try %s of %s', operation, type(e).__name__, tryno, TRIES)
+                    if tryno < TRIES:
+                        time.sleep(random.uniform(0.0, min(MAX_WAIT, 0.05 * 2 ** tryno)))
+            raise self._busy()
         except ApiRefusal as e:
             return _answer(e.code, e.message, e.status, e.headers)
+
+    def _serve_once(self, uid, key, operation, body, no):
+        """One try of an operation in a savepoint (a refusal leaves nothing written): its HTTP answer. An
+        invoice that leaves Odoo (provider, tax authority) is then issued outside the savepoint, committing as
+        the Issue button does (models/einvoice_api.py ``issue_sending``)."""
+        Api = request.env['l10n_vn_einvoice.api']
+        Requests = request.env['l10n_vn_einvoice.api.request'].sudo()
+        idempotent = key and operation in IDEMPOTENT
+        with request.env.cr.savepoint():
+            earlier = None
+            if idempotent:
+                if len(key) > 128:
+                    raise ApiRefusal(INVALID, _('Idempotency-Key: at most 128 characters.'))
+                earlier = Requests._claim(uid, key, operation, body)
+                if earlier:
+                    if earlier.body_hash != Requests._body_hash(operation, body):
+                        raise ApiRefusal(INVALID, _('Idempotency-Key %s was used for another request.', key), 422)
+                    if earlier.answer:
+                        return _answer(**json.loads(earlier.answer))
+                    if not earlier.move_id:
+                        raise self._busy()
+                    answer = {'InvoiceId': earlier.move_id.id}  # its issuing failed or was cut off: again
+            if not earlier:
+                answer = Api._run(operation, body, no)
+            sending = operation in SENDING and Api._sends(request.env['account.move'].browse(answer['InvoiceId']))
+            if idempotent:
+                Requests._done(uid, key, request.env['account.move'].browse(answer.get('InvoiceId')),
+                               None if sending else answer)
+        if sending:
+            answer = Api.issue_sending(answer['InvoiceId'])
+            if idempotent:
+                Requests._done(uid, key, request.env['account.move'].browse(answer['InvoiceId']), answer)
+        request.env.cr.flush()
         return _answer(**answer)
+
+    @staticmethod
+    def _busy():
+        return ApiRefusal(BUSY, _('The server is busy with other invoices of the same series: send the same '
+                                  'request again, with the same Idempotency-Key, in %s seconds.', RETRY_AFTER),
+                          503, {'Retry-After': str(RETRY_AFTER)})
 
     # seed 002
 

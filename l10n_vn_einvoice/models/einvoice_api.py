@@ -19,7 +19,8 @@ from vn_einvoice.xml.validate import validate_xml
 from vn_einvoice.xmlutil import parse_untrusted
 
 from ..tools.api import (
-    BAD_STATE, INVALID, NO_SERIES, NOT_FOUND, NOT_YOURS, ApiRefusal, check_invoice_body, decimal,
+    BAD_STATE, BUSY, INVALID, NO_SERIES, NOT_FOUND, NOT_YOURS, RETRY_AFTER, ApiRefusal, check_invoice_body,
+    decimal,
 )
 
 NO_VAT = {-1: 'KCT', -2: 'KKKNT'}
@@ -119,6 +120,11 @@ class EinvoiceApi(models.AbstractModel):
         company = self._company(body['CompanyTaxCode'])
         this = self._in(company)
         series = this._series(company, body['InvoiceForm'], body['SerialNo'])
+        if issue and series.issuing_mode == 'local':
+            # the series' counter locked first, before the invoice takes its journal name: concurrent creates
+            # then wait in one order (else name and counter locked in either order deadlock)
+            self.env.cr.execute('SELECT id FROM l10n_vn_einvoice_series WHERE id = %s FOR UPDATE', [series.id],
+                                log_exceptions=False)  # a conflict is tried again (controllers/api.py)
         invoice_date = _day(body, 'InvoiceDate')
         _day(body, 'PaymentDate')
         currency = self.env['res.currency'].search([('name', '=', body['CurrencyCode'].upper())], limit=1)
@@ -158,18 +164,57 @@ class EinvoiceApi(models.AbstractModel):
         if post:
             move.action_post()
         if issue:
-            self._issue(move)
+            self._issue(move, sends=self._sends(move))
         return move
 
-    def _issue(self, move):
-        """Issue a prepared e-invoice as the Issue button does; a refusal names why."""
+    @api.model
+    def _sends(self, move):
+        """Whether issuing ``move`` sends it out of Odoo (to its provider, or to the tax authority for its
+        code): then it is issued after the request's savepoint (:meth:`issue_sending`)."""
+        series = move.l10n_vn_einvoice_series_id
+        return series.issuing_mode == 'provider' or move._l10n_vn_einvoice_cqt_connection(series) is not None
+
+    @api.model
+    def _issue(self, move, sends=False):
+        """Issue a prepared e-invoice as the Issue button does; a refusal names why. ``sends``: only its
+        checks (in the request's savepoint: a refusal rolls everything back); :meth:`issue_sending` issues it."""
         problems = move._l10n_vn_einvoice_check()
         if problems:
             raise ApiRefusal(BAD_STATE, '\n'.join(problems))
+        if sends:
+            return
         # in the request's savepoint: nothing commits half-way (a refusal rolls everything back)
         move.with_context(l10n_vn_einvoice_no_commit=True).action_l10n_vn_einvoice_issue()
+        self._check_issued(move)
+
+    @staticmethod
+    def _check_issued(move):
         if move.l10n_vn_einvoice_state == 'CREATED' and move.l10n_vn_einvoice_cqt_state != 'waiting':
             raise ApiRefusal(BAD_STATE, move.l10n_vn_einvoice_error or _('The e-invoice was not issued.'))
+
+    @api.model
+    def issue_sending(self, move_id):
+        """Issue an invoice that leaves Odoo (:meth:`_sends`), outside the request's savepoint, exactly as the
+        Issue button: its key and "may have been sent" mark are committed before any request, its outcome
+        after; a failure stays recorded on it. The same Idempotency-Key again issues this very invoice (found
+        at the provider, never sent twice). Its answer; a refusal when it was not issued."""
+        move = self.env['account.move'].browse(move_id)
+        move = move.with_context(allowed_company_ids=[move.company_id.id]).with_company(move.company_id)
+        try:
+            if move.state == 'posted' and move.l10n_vn_einvoice_state == 'CREATED' \
+                    and move.l10n_vn_einvoice_cqt_state != 'waiting':
+                if not move._l10n_vn_einvoice_lock():  # a request with the same key is sending it now
+                    raise ApiRefusal(BUSY, _('Invoice %(name)s is being issued by another request with the same '
+                                             'Idempotency-Key: send it again in %(seconds)s seconds.',
+                                             name=move.name, seconds=RETRY_AFTER), 503,
+                                     {'Retry-After': str(RETRY_AFTER)})
+                self._issue(move)  # no l10n_vn_einvoice_no_commit: it commits as the screens do
+            self._check_issued(move)
+        except AccessError as e:
+            raise ApiRefusal(BAD_STATE, _('You are not allowed to do this: %s', e.args[0]), status=403) from None
+        except UserError as e:
+            raise ApiRefusal(BAD_STATE, e.args[0]) from None
+        return self._status(move)
 
     @staticmethod
     def _status(move):

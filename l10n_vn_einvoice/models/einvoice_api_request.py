@@ -1,7 +1,7 @@
 """Idempotency keys of the e-invoice web service: the first create with a key records the answer; the same
 key again (a retry) gets that answer, never a second invoice. ``UNIQUE(user_id, key)`` makes concurrent
 retries wait for the first: the loser of the race sees the row once the first commits (its transaction is
-retried by Odoo on the serialization failure) and answers with the stored result."""
+tried again by the controller on the serialization failure) and answers with the stored result."""
 
 import hashlib
 import json
@@ -43,5 +43,6 @@ class EinvoiceApiRequest(models.Model):
 
     @api.model
     def _done(self, uid, key, move, answer):
+        """Record the invoice of ``key`` and its answer (``None``: not yet, its issuing goes on)."""
         self.sudo().search([('user_id', '=', uid), ('key', '=', key)], limit=1).write({
-            'move_id': move.id if move else False, 'answer': json.dumps(answer)})
+            'move_id': move.id if move else False, 'answer': json.dumps(answer) if answer is not None else False})

@@ -3,7 +3,10 @@ API and seed 000's operations, authentication, idempotency, rate limit, and our 
 an invoice of one company through the Odoo of another."""
 
 import json
+import time
 from datetime import date, timedelta
+from types import SimpleNamespace
+from unittest.mock import patch
 
 import requests
 
@@ -12,7 +15,10 @@ from odoo.tests import HttpCase, tagged
 
 from vn_einvoice import notice as lib_notice, signing
 from vn_einvoice.providers.portal import to_portal
+from vn_einvoice.sandbox.http import SandboxServer
+from vn_einvoice.sandbox.portal import PortalSandbox
 
+from ..models import einvoice_api_rate
 from .common import BUYER_MST, OTHER_MST, SELLER_MST, EinvoiceCommon
 from .test_pkcs11 import PIN, TOKEN, softhsm_token
 
@@ -247,6 +253,79 @@ class TestApi(EinvoiceCommon, HttpCase):
             None, 'admin', None)
         status, data = self.call('POST', '/login', apikey=admin_key, session=False)
         self.assertEqual((status, data['responsecode']), (200, 0))
+
+    def test_failed_authentications_are_limited_per_address(self):
+        self.env['ir.config_parameter'].sudo().set_param('l10n_vn_einvoice.api_auth_failures_per_minute', '3')
+        # the counters' clock stays in the middle of this minute, however long the test takes
+        now = (time.time() // 60) * 60 + 30
+        clock = SimpleNamespace(time=lambda: now)
+        self.startPatcher(patch.object(einvoice_api_rate, 'time', clock))
+        session = self.session_key()
+        for _i in range(3):  # a missing key is no guess: not counted
+            self.assertEqual(self.call('GET', '/invoice/getIssuerFormInvoice', apikey=False, session=False)[0], 401)
+        self.assertEqual(self.call('GET', '/invoice/getIssuerFormInvoice')[1]['responsecode'], 0)
+        for kwargs in ({'apikey': 'guess-1', 'session': False}, {'session': 'guess-2'},
+                       {'apikey': 'guess-3', 'session': False}):
+            status, data = self.call('GET', '/invoice/getIssuerFormInvoice', **kwargs)
+            self.assertEqual((status, data['responsecode']), (401, 401))
+        # blocked: a fourth guess, and even the right keys, wait (every worker reads the same counter)
+        for kwargs in ({'apikey': 'guess-4', 'session': False}, {}):
+            response = requests.get(self.base_url() + API + '/invoice/getIssuerFormInvoice', timeout=30, headers={
+                'apikey': kwargs.get('apikey', self.apikey), 'sessionkey': session})
+            self.assertEqual((response.status_code, response.json()['responsecode']), (429, 429))
+            self.assertIn('Too many failed authentications', response.json()['responsemessage'])
+            self.assertEqual(response.headers['Retry-After'], '31')
+        self.env.cr.execute("SELECT count FROM l10n_vn_einvoice_api_rate WHERE key = 'address:127.0.0.1'")
+        self.assertEqual(self.env.cr.fetchone()[0], 3, 'counted in PostgreSQL; a refused request adds nothing')
+        # the next minute, the counter starts again
+        self.env.cr.execute("UPDATE l10n_vn_einvoice_api_rate SET minute = minute - 1 WHERE key LIKE 'address:%'")
+        self.assertEqual(self.call('GET', '/invoice/getIssuerFormInvoice')[1]['responsecode'], 0)
+
+    def test_provider_series_is_sent_once_across_retries_of_one_key(self):
+        """A create whose send times out after the provider created the invoice: the invoice and its "may have
+        been sent" mark stay (as from the Issue button); the same Idempotency-Key again finds it at the
+        provider: one invoice there, the same number answered."""
+        yy = f'{self.day.year % 100:02d}'
+        sandbox = PortalSandbox({'accounts': [{
+            'apikey': 'api-KEY-123', 'sessionkey': 'Sess-KEY-456', 'tax_code': SELLER_MST, 'name': 'Người bán',
+            'forms': {'1': [f'K{yy}TAA']}}]})
+        server = SandboxServer(sandbox).start()
+        self.addCleanup(server.stop)
+        self.env['l10n_vn_einvoice.provider'].create({
+            'name': 'Portal sandbox', 'provider': 'portal', 'company_id': self.company.id,
+            'service_url': server.url, 'username': 'api-KEY-123', 'password': 'Sess-KEY-456',
+            'connect_timeout': 2, 'read_timeout': 1, 'retry_attempts': 1, 'retry_backoff': 0.01,
+            'is_default': True, 'download_files': False,
+        })
+        self.company.l10n_vn_einvoice_mode = 'provider'
+        series = self.env['l10n_vn_einvoice.series'].create({
+            'template_id': self.series.template_id.id, 'symbol': f'K{yy}TAA', 'company_id': self.company.id,
+            'date_start': date(self.day.year, 1, 1), 'issuing_mode': 'provider', 'provider_template_code': '1',
+        })
+        self.env['product.product'].create({'name': 'Dịch vụ', 'default_code': 'SVC', 'type': 'service',
+                                            'uom_id': self.env.ref('uom.product_uom_unit').id})
+        body = self.body(lines=((3, 1_234_000),), SerialNo=series.symbol)
+        body['InvoiceProducts'][0]['Id'] = 'SVC'  # the provider wants a unit on every line: the product's
+        sandbox.faults.add(kind='commit_delay', op='create', times=1, seconds=2)  # created, answered too late
+        sandbox.faults.add(kind='error500', op='getBillsByDate', after=1)  # the watermark, then no look-up
+        with self.assertLogs('vn_einvoice.providers.http', 'WARNING'):
+            status, data = self.call('POST', '/invoice/create', body, headers={'Idempotency-Key': 'p-1'})
+        self.assertEqual((status, data['responsecode']), (200, 4), data)
+        self.assertEqual(sandbox.creates, 1, data)
+        move = self.moves().filtered(lambda m: m.l10n_vn_einvoice_series_id == series)
+        self.assertEqual(len(move), 1, 'the invoice stays, as after the Issue button')
+        self.assertEqual((move.state, move.l10n_vn_einvoice_state), ('posted', 'CREATED'))
+        self.assertTrue(move.l10n_vn_einvoice_provider_maybe_sent, 'the mark is kept, not rolled back')
+        sandbox.faults.clear()
+        status, data = self.call('POST', '/invoice/create', body, headers={'Idempotency-Key': 'p-1'})
+        self.assertEqual((status, data['responsecode'], data['InvoiceStatus']), (200, 0, 'USING'), data)
+        self.assertEqual(sandbox.creates, 1, 'found at the provider, not sent again')
+        [record] = [r for r in sandbox.invoices() if r['serial'] == series.symbol]
+        self.assertEqual((data['InvoiceId'], data['InvoiceNo']), (move.id, f'{record["number"]:08d}'))
+        again = self.call('POST', '/invoice/create', body, headers={'Idempotency-Key': 'p-1'})[1]
+        self.assertEqual(again, data)
+        self.assertEqual((sandbox.creates, len(self.moves().filtered(lambda m: m.l10n_vn_einvoice_series_id == series))),
+                         (1, 1))
 
     # ------------------------------------------------------------------
     # seed 000

@@ -2,7 +2,8 @@
 
 Codes are those our own seed-002 client explains (``vn_einvoice.providers.portal.ERROR_EXPLANATIONS``):
 0 success, 1 a field missing or not valid, 2 form/serial not registered, 3 no such invoice, 4 its state
-forbids it, 7 not a company of the user; 401 refused key, 429 too many requests.
+forbids it, 5 busy (HTTP 503: send the same request again, same Idempotency-Key), 7 not a company of the
+user; 401 refused key, 429 too many requests.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -10,8 +11,9 @@ from decimal import Decimal, InvalidOperation
 from vn_einvoice.providers.portal import INVOICE_FIELDS, PRODUCT_FIELDS
 
 PREFIX = '/einvoice/api/v1'
-OK, INVALID, NO_SERIES, NOT_FOUND, BAD_STATE, NOT_YOURS = 0, 1, 2, 3, 4, 7
+OK, INVALID, NO_SERIES, NOT_FOUND, BAD_STATE, BUSY, NOT_YOURS = 0, 1, 2, 3, 4, 5, 7
 AUTH, RATE = 401, 429
+RETRY_AFTER = 2  # seconds, with a busy answer (503)
 KINDS = {str: 'a text', Decimal: 'a number', list: 'a list'}
 
 
@@ -102,13 +104,19 @@ def _op(summary, body=None, answer=None, *, auth=True, params=None, idempotent=F
     }
     responses['401'] = {'description': 'Missing or refused apikey/sessionkey', 'content': {
         'application/json': {'schema': {'$ref': '#/components/schemas/Answer'}}}}
-    responses['429'] = {'description': 'Too many requests with this key', 'content': {
+    responses['429'] = {'description': 'Too many requests with this key, or too many failed authentications from '
+                                       'this address (Retry-After)', 'content': {
         'application/json': {'schema': {'$ref': '#/components/schemas/Answer'}}}}
     if auth:
         responses['403'] = {'description': 'The user may not do this', 'content': {
             'application/json': {'schema': {'$ref': '#/components/schemas/Answer'}}}}
         responses['422'] = {'description': 'Idempotency key used for another request', 'content': {
             'application/json': {'schema': {'$ref': '#/components/schemas/Answer'}}}}
+        responses['503'] = {
+            'description': 'Busy (responsecode 5): too many concurrent requests on the same series; send the same '
+                           'request again after Retry-After seconds, with the same Idempotency-Key',
+            'headers': {'Retry-After': {'schema': {'type': 'integer'}}},
+            'content': {'application/json': {'schema': {'$ref': '#/components/schemas/Answer'}}}}
     op = {'summary': summary, 'responses': responses}
     if description:
         op['description'] = description
