@@ -89,6 +89,10 @@ class AccountMove(models.Model):
         compute=lambda self: self._compute_linked_attachment_id('l10n_vn_einvoice_xml_id', 'l10n_vn_einvoice_xml'),
         depends=['l10n_vn_einvoice_xml'])
     l10n_vn_einvoice_error = fields.Text(string='E-invoice error', readonly=True, copy=False)
+    l10n_vn_einvoice_issue_queued = fields.Boolean(
+        string='Issued in the background', readonly=True, copy=False,
+        help='Issue was asked while another user or the scheduled action was numbering the series: the '
+             'scheduled action issues the invoice in a moment.')
     l10n_vn_einvoice_payment_method = fields.Char(
         string='Payment method (e-invoice)', copy=False,
         help='HTTToan: e.g. TM/CK, Tiền mặt, Chuyển khoản. Empty: the company default.')
@@ -536,7 +540,22 @@ class AccountMove(models.Model):
         moves = self.filtered(lambda m: m.l10n_vn_einvoice_state == 'CREATED' and m.l10n_vn_einvoice_cqt_state != 'waiting')
         if not moves:
             raise UserError(_('None of the selected invoices is waiting to be issued.'))
-        issued, failed = moves._l10n_vn_einvoice_issue_batch()
+        # the web service tries again itself and answers with the issued invoice: never handed off
+        handoff = not self.env.context.get('l10n_vn_einvoice_no_handoff')
+        issued, failed = moves.with_context(l10n_vn_einvoice_handoff=handoff)._l10n_vn_einvoice_issue_batch()
+        queued = (moves - issued - failed).filtered(
+            lambda m: m.l10n_vn_einvoice_issue_queued and m.l10n_vn_einvoice_state == 'CREATED')
+        if queued:
+            return {
+                'type': 'ir.actions.client', 'tag': 'display_notification',
+                'params': {
+                    'type': 'info', 'sticky': False, 'title': _('E-invoices'),
+                    'message': _('%(issued)s issued, %(failed)s not issued, %(queued)s issued in the background in '
+                                 'a moment: their series was being numbered by another user or the scheduled '
+                                 'action.', issued=len(issued), failed=len(failed), queued=len(queued)),
+                    'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'},
+                },
+            }
         waiting = moves.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
         if waiting:
             return {
@@ -615,7 +634,9 @@ class AccountMove(models.Model):
             message = self.env['l10n_vn_einvoice.provider']._error_text(error)
         elif isinstance(error, LibValidationError):
             message = '\n'.join(str(p) for p in error.problems)
-        self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_error': message})
+        # not tried again in the background: the user corrects it and issues again
+        self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_error': message,
+                                                                  'l10n_vn_einvoice_issue_queued': False})
         self.message_post(body=_('The e-invoice was not issued: %s', html_escape(message)))
         self.env['l10n_vn_einvoice.event']._log('issued', self, outcome='failed', message=message)
 
@@ -673,11 +694,25 @@ class AccountMove(models.Model):
         are issued together (:meth:`_l10n_vn_einvoice_issue_local_together`); the others, and every invoice of
         a chunk in which something failed that the checks could not foresee, one by one (each error recorded
         on its invoice). Returns (issued, failed)."""
-        issued = failed = self.browse()
+        issued = failed = handed = self.browse()
         ordered = self.sorted(lambda m: (m.invoice_date, m.id))
+        conflict = 'skip' if commit else 'handoff' if self.env.context.get('l10n_vn_einvoice_handoff') else 'raise'
         with self.env['l10n_vn_einvoice.signer']._reuse_signers():
             for start in range(0, len(ordered), ISSUE_CHUNK):
                 chunk = self.browse(ordered[start:start + ISSUE_CHUNK].ids)  # prefetch this chunk only
+                # the counters of the chunk's series locked first, so that a conflict with another worker (see
+                # _lock_numbering) is met before anything is issued
+                busy = chunk.l10n_vn_einvoice_series_id._lock_numbering(conflict)
+                if busy:
+                    later = chunk.filtered(lambda m: m.l10n_vn_einvoice_series_id in busy)
+                    _logger.info('E-invoices %s: series %s used by another worker, %s', later.ids, busy.ids,
+                                 'left for the next run' if commit else 'handed to the scheduled action')
+                    handed |= later
+                    chunk -= later
+                    if not chunk:
+                        if commit:
+                            self.env.cr.commit()  # pylint: disable=invalid-commit  # nothing written: a new snapshot for the next chunk
+                        continue
                 # the taxes of all the lines at once (the checks and the document read them one invoice at a time,
                 # whose lines Odoo would prefetch alone)
                 chunk.mapped('invoice_line_ids.tax_ids')
@@ -706,7 +741,20 @@ class AccountMove(models.Model):
                 if commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit  # one chunk per transaction (cron, Send & Print)
                     self.env.invalidate_all()  # memory stays bounded by a chunk, whatever the batch
+        if handed and not commit:
+            handed._l10n_vn_einvoice_issue_in_background()
         return issued, failed
+
+    def _l10n_vn_einvoice_issue_in_background(self):
+        """Issue was asked while another worker was numbering the series of these invoices (see
+        ``einvoice_series._lock_numbering``): the scheduled action issues them in a moment, one worker after
+        the other, rather than the user getting a concurrency error."""
+        self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_issue_queued': True})
+        self._message_log_batch(bodies={move.id: _(
+            'Issue asked by %(user)s while series %(series)s was being numbered by another user or the scheduled '
+            'action: the scheduled action issues this e-invoice in a moment.', user=html_escape(self.env.user.name),
+            series=html_escape(move.l10n_vn_einvoice_series_id.name)) for move in self})
+        self.env.ref('l10n_vn_einvoice.ir_cron_l10n_vn_einvoice_issue').sudo()._trigger()
 
     def _l10n_vn_einvoice_issue_local_together(self):
         """Issue plain invoices signed here that passed the checks, as one: the numbers of each series taken
@@ -739,7 +787,8 @@ class AccountMove(models.Model):
         # number index (a violation rolls the whole chunk back, then it goes one by one). The state is tracked
         # below, in the note of each invoice (one insert for all, not a message each).
         moves = self.browse([move.id for move, *_rest in done])
-        rows = [{**vals, 'l10n_vn_einvoice_issue_datetime': now, 'l10n_vn_einvoice_error': False}
+        rows = [{**vals, 'l10n_vn_einvoice_issue_datetime': now, 'l10n_vn_einvoice_error': False,
+                 'l10n_vn_einvoice_issue_queued': False}
                 | states[move.id] for move, vals, *_rest in done]
         fnames = list(rows[0])
         for fname in fnames:
@@ -820,6 +869,7 @@ class AccountMove(models.Model):
                     'l10n_vn_einvoice_state': state.value,
                     'l10n_vn_einvoice_sign_status': sign_status.value,
                     'l10n_vn_einvoice_error': False,
+                    'l10n_vn_einvoice_issue_queued': False,
                 })
                 self.flush_recordset(['l10n_vn_einvoice_number'])
         except psycopg2.errors.UniqueViolation:
@@ -859,14 +909,14 @@ class AccountMove(models.Model):
 
     @api.model
     def _cron_l10n_vn_einvoice_issue(self, batch_size=1000):
-        """Issue up to ``batch_size`` prepared e-invoices of the companies that issue automatically, one
-        transaction per chunk (a killed worker loses at most the chunk it was signing: its numbers roll back
+        """Issue up to ``batch_size`` prepared e-invoices of the companies that issue automatically, and those
+        the Issue button handed over (their series was busy), one transaction per chunk (a killed worker loses at most the chunk it was signing: its numbers roll back
         and the next run issues it). Reports its progress, so that Odoo runs it again at once while some
         remain (ir.cron's batch protocol). Invoices waiting for approval are not issued (nor retried): they
         wait for their approver."""
         domain = [('l10n_vn_einvoice_state', '=', 'CREATED'), ('state', '=', 'posted'),
                   ('l10n_vn_einvoice_cqt_state', '!=', 'waiting'),
-                  ('company_id.l10n_vn_einvoice_auto_issue', '=', True),
+                  '|', ('company_id.l10n_vn_einvoice_auto_issue', '=', True), ('l10n_vn_einvoice_issue_queued', '=', True),
                   *self._l10n_vn_einvoice_no_approval_needed_domain()]
         moves = self.search(domain, limit=batch_size, order='invoice_date, id')
         if not moves:

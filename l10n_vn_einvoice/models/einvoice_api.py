@@ -183,8 +183,10 @@ class EinvoiceApi(models.AbstractModel):
             raise ApiRefusal(BAD_STATE, '\n'.join(problems))
         if sends:
             return
-        # in the request's savepoint: nothing commits half-way (a refusal rolls everything back)
-        move.with_context(l10n_vn_einvoice_no_commit=True).action_l10n_vn_einvoice_issue()
+        # in the request's savepoint: nothing commits half-way (a refusal rolls everything back); the answer is
+        # the issued invoice, so never handed to the scheduled action (a conflict is tried again, then 503)
+        move.with_context(l10n_vn_einvoice_no_commit=True, l10n_vn_einvoice_no_handoff=True
+                          ).action_l10n_vn_einvoice_issue()
         self._check_issued(move)
 
     @staticmethod

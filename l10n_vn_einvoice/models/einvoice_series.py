@@ -4,6 +4,8 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.http import request
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from vn_einvoice import codes
 from vn_einvoice.errors import ValidationError as LibValidationError
@@ -12,6 +14,18 @@ _logger = logging.getLogger(__name__)
 
 LOCKED_WHEN_USED = {'template_id', 'symbol', 'company_id', 'date_start', 'issuing_mode'}
 MAX_NUMBER = 99_999_999  # SHDon has at most 8 digits
+# conflicts on a series counter in one request (Odoo runs the request again after each) before the Issue button
+# hands its invoices to the scheduled action instead
+HANDOFF_AFTER = 3
+
+
+def _run_request_again():
+    """After a conflict on a series counter: whether Odoo should run the current request again (the conflicts
+    are counted on the request, which Odoo keeps across its runs). False outside a request."""
+    if not request:
+        return False
+    request.l10n_vn_einvoice_conflicts = getattr(request, 'l10n_vn_einvoice_conflicts', 0) + 1
+    return request.l10n_vn_einvoice_conflicts < HANDOFF_AFTER
 
 
 class L10nVnEinvoiceSeries(models.Model):
@@ -138,6 +152,29 @@ class L10nVnEinvoiceSeries(models.Model):
     # ------------------------------------------------------------------
     # Numbering
     # ------------------------------------------------------------------
+
+    def _lock_numbering(self, conflict='raise'):
+        """Lock the counters of these series for the rest of the transaction, in id order (two transactions
+        locking several series never deadlock). Returns the series that could not be locked.
+
+        With several workers another transaction may be numbering a series (this one waits for it to end) or
+        may have numbered it since this transaction began: PostgreSQL then refuses the lock (REPEATABLE READ).
+        ``conflict`` says what happens then: ``'raise'``: the error goes up (Odoo runs a request again);
+        ``'skip'``: the series is returned (a scheduled action leaves its invoices for its next run);
+        ``'handoff'``: raised the first times in a request, so that Odoo runs it again, then returned (the
+        Issue button hands the invoices to the scheduled action rather than show an error).
+        """
+        busy = self.browse()
+        for series in self.sorted('id'):
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self.env.cr.execute('SELECT id FROM l10n_vn_einvoice_series WHERE id = %s FOR UPDATE',
+                                        [series.id], log_exceptions=False)
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                if conflict == 'raise' or (conflict == 'handoff' and _run_request_again()):
+                    raise
+                busy |= series
+        return busy
 
     def _allocate_number(self, issue_date):
         """Next number of the series for an invoice dated ``issue_date`` (see :meth:`_allocate_numbers`)."""

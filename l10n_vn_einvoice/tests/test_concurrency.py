@@ -198,7 +198,7 @@ class TestConcurrentIssue(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         with cls.registry.cursor() as cr:  # committed at the end of the block
-            cls.ids = setup_committed_company(api.Environment(cr, SUPERUSER_ID, {}), invoices=14)
+            cls.ids = setup_committed_company(api.Environment(cr, SUPERUSER_ID, {}), invoices=20)
         cls.addClassCleanup(cls._cleanup)
 
     @classmethod
@@ -288,7 +288,8 @@ class TestConcurrentIssue(TransactionCase):
 
                 def issue():
                     result['b_attempts'] += 1
-                    move = env['account.move'].browse(move_b)
+                    # as the web service issues (never handed to the scheduled action: it tries again)
+                    move = env['account.move'].browse(move_b).with_context(l10n_vn_einvoice_no_handoff=True)
                     move.action_l10n_vn_einvoice_issue()
                     result['b'] = move.l10n_vn_einvoice_number
                 # as an HTTP request does: retried on serialization failures
@@ -348,30 +349,98 @@ class TestConcurrentIssue(TransactionCase):
         for thread in threads:
             thread.join(WAIT * 2)
         self.assertFalse(errors)
+        self.assertEqual(attempts, [1] * 10, 'the Issue button left a concurrency error to its caller')
+        # what the button handed over (its series was busy), the scheduled action issues
+        handed = self._run_issue_cron()
         next_number, after = self._series_state()
         numbers = [after[mid][0] for mid in halves[0] + halves[1]]
         self.assertEqual(len(set(numbers)), 10, f'a number was shared: {numbers}')
         self.assertEqual(sorted(numbers), list(range(start, start + 10)), 'numbers are not consecutive')
         self.assertEqual(next_number, start + 10)
         self.assertEqual({after[mid][1] for mid in halves[0] + halves[1]}, {'USING'})
-        _logger.info('racing issue: %s retries for 10 invoices', sum(attempts) - len(attempts))
+        _logger.info('racing issue: %s of 10 invoices handed to the scheduled action', handed)
+
+    def _run_issue_cron(self):
+        """Run the scheduled action "issue prepared e-invoices" in a transaction of its own (committed);
+        returns how many invoices it issued."""
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            queued = env['account.move'].search_count([('l10n_vn_einvoice_issue_queued', '=', True)])
+            env['account.move']._cron_l10n_vn_einvoice_issue()
+            env.flush_all()
+            return queued
+
+    def _move_row(self, move_id):
+        with self.registry.cursor() as cr:
+            cr.execute('SELECT COALESCE(l10n_vn_einvoice_number, 0), l10n_vn_einvoice_state, l10n_vn_einvoice_error, '
+                       'l10n_vn_einvoice_issue_queued FROM account_move WHERE id = %s', [move_id])
+            return cr.fetchone()
 
     @mute_logger('odoo.sql_db')  # the serialization failures of the losing transaction
     def test_serialization_error_is_not_recorded_as_an_invoice_error(self):
-        """A lost race is retried by the request; it must not leave an error text or a number behind."""
+        """A lost race is retried by the web service; it must not leave an error text or a number behind."""
         _start, moves = self._series_state()
         move_id = next(mid for mid, (number, _state) in sorted(moves.items()) if not number)
         with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
             env_b = self._env(cr_b)
-            move_b = env_b['account.move'].browse(move_id)
+            move_b = env_b['account.move'].browse(move_id).with_context(l10n_vn_einvoice_no_handoff=True)
             move_b.l10n_vn_einvoice_state  # noqa: B018 # pylint: disable=pointless-statement  # B takes its snapshot now
             cr_a.execute('UPDATE l10n_vn_einvoice_series SET write_date = now() WHERE id = %s', [self.ids['series']])
             cr_a.commit()
             with self.assertRaises(pg_errors.SerializationFailure):
                 move_b.action_l10n_vn_einvoice_issue()
             cr_b.rollback()
-        _next, after = self._series_state()
-        self.assertEqual(after[move_id], (0, 'CREATED'))
+        self.assertEqual(self._move_row(move_id), (0, 'CREATED', None, None))
+
+    def test_issue_button_hands_a_busy_series_to_the_scheduled_action(self):
+        """Issue on an invoice whose series another transaction is numbering: no concurrency error, no
+        number; the invoice says it is issued in the background, and the scheduled action issues it next."""
+        start, moves = self._series_state()
+        move_a, move_b = [mid for mid, (number, _state) in sorted(moves.items()) if not number][:2]
+        a_holds_lock, release_a = threading.Event(), threading.Event()
+        result = {}
+
+        def issuer_a():
+            with self.registry.cursor() as cr:  # commits at the end
+                env = self._env(cr)
+                env['account.move'].browse(move_a).action_l10n_vn_einvoice_issue()
+                env.flush_all()
+                a_holds_lock.set()
+                self.assertTrue(release_a.wait(WAIT), 'A was never released')
+
+        def issuer_b():
+            with self.registry.cursor() as cr:  # commits at the end: a request that did not fail
+                result['b_pid'] = cr._cnx.get_backend_pid()
+                env = self._env(cr)
+                result['b'] = env['account.move'].browse(move_b).action_l10n_vn_einvoice_issue()
+                env.flush_all()
+
+        threads, errors = self._run_threads(issuer_a)
+        self.assertTrue(a_holds_lock.wait(WAIT), errors)
+        threads_b, errors_b = self._run_threads(issuer_b)
+        deadline = time.monotonic() + WAIT
+        with self.registry.cursor() as cr:  # B waits for A's lock on the series
+            while time.monotonic() < deadline and not errors_b:
+                cr.execute('SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s', [result.get('b_pid') or 0])
+                row = cr.fetchone()
+                cr.rollback()
+                if row and row[0] == 'Lock':
+                    break
+                time.sleep(0.05)
+        release_a.set()
+        for thread in threads + threads_b:
+            thread.join(WAIT)
+        self.assertFalse(errors + errors_b)
+        self.assertEqual(result['b']['params']['type'], 'info')
+        self.assertIn('1 issued in the background in a moment', result['b']['params']['message'])
+        self.assertEqual(self._move_row(move_a)[:2], (start, 'USING'))
+        self.assertEqual(self._move_row(move_b), (0, 'CREATED', None, True), 'no number, no error, handed over')
         with self.registry.cursor() as cr:
-            cr.execute('SELECT l10n_vn_einvoice_error FROM account_move WHERE id = %s', [move_id])
-            self.assertFalse(cr.fetchone()[0])
+            env = self._env(cr)
+            move = env['account.move'].browse(move_b)
+            self.assertIn('Issue asked by', move.message_ids[:1].body)
+            cron = env.ref('l10n_vn_einvoice.ir_cron_l10n_vn_einvoice_issue')
+            self.assertTrue(cron.active)
+            self.assertTrue(env['ir.cron.trigger'].search_count([('cron_id', '=', cron.id)]), 'the job was woken')
+        self.assertEqual(self._run_issue_cron(), 1)
+        self.assertEqual(self._move_row(move_b), (start + 1, 'USING', None, False))
