@@ -748,12 +748,16 @@ class AccountMove(models.Model):
     def _l10n_vn_einvoice_issue_in_background(self):
         """Issue was asked while another worker was numbering the series of these invoices (see
         ``einvoice_series._lock_numbering``): the scheduled action issues them in a moment, one worker after
-        the other, rather than the user getting a concurrency error."""
-        self.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_issue_queued': True})
-        self._message_log_batch(bodies={move.id: _(
+        the other, rather than the user getting a concurrency error. Those another worker is issuing, or has
+        changed since this transaction began, are left to it."""
+        moves = self.browse(sorted(self._l10n_vn_einvoice_lock()))
+        if not moves:
+            return
+        moves.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_issue_queued': True})
+        moves._message_log_batch(bodies={move.id: _(
             'Issue asked by %(user)s while series %(series)s was being numbered by another user or the scheduled '
             'action: the scheduled action issues this e-invoice in a moment.', user=html_escape(self.env.user.name),
-            series=html_escape(move.l10n_vn_einvoice_series_id.name)) for move in self})
+            series=html_escape(move.l10n_vn_einvoice_series_id.name)) for move in moves})
         self.env.ref('l10n_vn_einvoice.ir_cron_l10n_vn_einvoice_issue').sudo()._trigger()
 
     def _l10n_vn_einvoice_issue_local_together(self):
