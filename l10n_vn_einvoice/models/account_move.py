@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import psycopg2
 
-from odoo import Command, _, api, fields, models
+from odoo import SUPERUSER_ID, Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.osv import expression
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import float_repr, groupby, html_escape
 
 from vn_einvoice import amounts, document as doc, lifecycle, signing
@@ -18,6 +20,8 @@ from vn_einvoice.providers import ProviderError
 from vn_einvoice.qr import invoice_qr_payload
 from vn_einvoice.words import total_in_words
 from vn_einvoice.xml import build_checked_tree, build_xml
+
+from .einvoice_series import run_request_again
 
 _logger = logging.getLogger(__name__)
 
@@ -709,10 +713,17 @@ class AccountMove(models.Model):
                                  'left for the next run' if commit else 'handed to the scheduled action')
                     handed |= later
                     chunk -= later
-                    if not chunk:
-                        if commit:
-                            self.env.cr.commit()  # pylint: disable=invalid-commit  # nothing written: a new snapshot for the next chunk
-                        continue
+                # and the invoices: those another worker is issuing, or changed since this transaction began, are
+                # left to it (a request runs again first, as for the series)
+                locked = chunk._l10n_vn_einvoice_lock_to_issue(conflict)
+                if len(locked) < len(chunk):
+                    _logger.info('E-invoices %s: being issued or changed by another worker, left to it',
+                                 sorted(set(chunk.ids) - locked))
+                    chunk = chunk.filtered(lambda m: m.id in locked)
+                if not chunk:
+                    if commit:
+                        self.env.cr.commit()  # pylint: disable=invalid-commit  # nothing written: a new snapshot for the next chunk
+                    continue
                 # the taxes of all the lines at once (the checks and the document read them one invoice at a time,
                 # whose lines Odoo would prefetch alone)
                 chunk.mapped('invoice_line_ids.tax_ids')
@@ -745,11 +756,33 @@ class AccountMove(models.Model):
             handed._l10n_vn_einvoice_issue_in_background()
         return issued, failed
 
+    def _l10n_vn_einvoice_lock_to_issue(self, conflict):
+        """Lock these invoices' rows for the rest of the transaction before issuing them; returns the ids
+        locked. ``conflict`` as for ``einvoice_series._lock_numbering``: a scheduled action ('skip') takes
+        those it can; a request raises (Odoo runs it again), and in 'handoff' mode after a few conflicts
+        takes those it can."""
+        if not self.ids:
+            return set()
+        if conflict != 'skip':
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self.env.cr.execute('SELECT id FROM account_move WHERE id IN %s ORDER BY id FOR UPDATE NOWAIT',
+                                        [tuple(self.ids)], log_exceptions=False)
+                return set(self.ids)
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                if conflict == 'raise' or run_request_again():
+                    raise
+        return self._l10n_vn_einvoice_lock()
+
     def _l10n_vn_einvoice_issue_in_background(self):
         """Issue was asked while another worker was numbering the series of these invoices (see
         ``einvoice_series._lock_numbering``): the scheduled action issues them in a moment, one worker after
         the other, rather than the user getting a concurrency error. Those another worker is issuing, or has
-        changed since this transaction began, are left to it."""
+        changed since this transaction began, are left to it.
+
+        This transaction is older than the series' last numbering: nothing written here may refer to the
+        series (PostgreSQL would refuse the reference check), so the checks' errors, if any, are recorded
+        by the scheduled action, and the job is woken once this transaction has committed."""
         moves = self.browse(sorted(self._l10n_vn_einvoice_lock()))
         if not moves:
             return
@@ -758,7 +791,13 @@ class AccountMove(models.Model):
             'Issue asked by %(user)s while series %(series)s was being numbered by another user or the scheduled '
             'action: the scheduled action issues this e-invoice in a moment.', user=html_escape(self.env.user.name),
             series=html_escape(move.l10n_vn_einvoice_series_id.name)) for move in moves})
-        self.env.ref('l10n_vn_einvoice.ir_cron_l10n_vn_einvoice_issue').sudo()._trigger()
+        cron_id, registry = self.env.ref('l10n_vn_einvoice.ir_cron_l10n_vn_einvoice_issue').id, self.env.registry
+
+        @self.env.cr.postcommit.add
+        def wake_the_job():
+            with registry.cursor() as cr:
+                cr.transaction = api.Transaction(registry)  # this registry: not looked up again by name
+                api.Environment(cr, SUPERUSER_ID, {})['ir.cron'].browse(cron_id)._trigger()
 
     def _l10n_vn_einvoice_issue_local_together(self):
         """Issue plain invoices signed here that passed the checks, as one: the numbers of each series taken
@@ -918,10 +957,13 @@ class AccountMove(models.Model):
         and the next run issues it). Reports its progress, so that Odoo runs it again at once while some
         remain (ir.cron's batch protocol). Invoices waiting for approval are not issued (nor retried): they
         wait for their approver."""
+        # handed over by the Issue button: whatever the company's setting (an approval it still lacks is
+        # recorded as its error)
         domain = [('l10n_vn_einvoice_state', '=', 'CREATED'), ('state', '=', 'posted'),
                   ('l10n_vn_einvoice_cqt_state', '!=', 'waiting'),
-                  '|', ('company_id.l10n_vn_einvoice_auto_issue', '=', True), ('l10n_vn_einvoice_issue_queued', '=', True),
-                  *self._l10n_vn_einvoice_no_approval_needed_domain()]
+                  *expression.OR([[('l10n_vn_einvoice_issue_queued', '=', True)], [
+                      ('company_id.l10n_vn_einvoice_auto_issue', '=', True),
+                      *self._l10n_vn_einvoice_no_approval_needed_domain()]])]
         moves = self.search(domain, limit=batch_size, order='invoice_date, id')
         if not moves:
             return

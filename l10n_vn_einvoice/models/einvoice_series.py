@@ -19,7 +19,7 @@ MAX_NUMBER = 99_999_999  # SHDon has at most 8 digits
 HANDOFF_AFTER = 3
 
 
-def _run_request_again():
+def run_request_again():
     """After a conflict on a series counter: whether Odoo should run the current request again (the conflicts
     are counted on the request, which Odoo keeps across its runs). False outside a request."""
     if not request:
@@ -171,7 +171,7 @@ class L10nVnEinvoiceSeries(models.Model):
                     self.env.cr.execute('SELECT id FROM l10n_vn_einvoice_series WHERE id = %s FOR UPDATE',
                                         [series.id], log_exceptions=False)
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
-                if conflict == 'raise' or (conflict == 'handoff' and _run_request_again()):
+                if conflict == 'raise' or (conflict == 'handoff' and run_request_again()):
                     raise
                 busy |= series
         return busy

@@ -394,9 +394,14 @@ class TestConcurrentIssue(TransactionCase):
 
     def test_issue_button_hands_a_busy_series_to_the_scheduled_action(self):
         """Issue on an invoice whose series another transaction is numbering: no concurrency error, no
-        number; the invoice says it is issued in the background, and the scheduled action issues it next."""
+        number; the invoice says it is issued in the background, and the scheduled action issues it next. One
+        the checks refuse gets its reason from the scheduled action (and is no longer "in the background")."""
         start, moves = self._series_state()
-        move_a, move_b = [mid for mid, (number, _state) in sorted(moves.items()) if not number][:2]
+        todo = [mid for mid, (number, _state) in sorted(moves.items()) if not number]
+        move_a, move_b, move_c = todo[0], todo[1], todo[-1]  # C, refused, is the last: the other tests take the first
+        with self.registry.cursor() as cr:  # C's line loses its VAT: "a VAT invoice needs one on every line"
+            cr.execute('DELETE FROM account_move_line_account_tax_rel WHERE account_move_line_id IN '
+                       "(SELECT id FROM account_move_line WHERE move_id = %s AND display_type = 'product')", [move_c])
         a_holds_lock, release_a = threading.Event(), threading.Event()
         result = {}
 
@@ -412,7 +417,7 @@ class TestConcurrentIssue(TransactionCase):
             with self.registry.cursor() as cr:  # commits at the end: a request that did not fail
                 result['b_pid'] = cr._cnx.get_backend_pid()
                 env = self._env(cr)
-                result['b'] = env['account.move'].browse(move_b).action_l10n_vn_einvoice_issue()
+                result['b'] = env['account.move'].browse([move_b, move_c]).action_l10n_vn_einvoice_issue()
                 env.flush_all()
 
         threads, errors = self._run_threads(issuer_a)
@@ -432,9 +437,11 @@ class TestConcurrentIssue(TransactionCase):
             thread.join(WAIT)
         self.assertFalse(errors + errors_b)
         self.assertEqual(result['b']['params']['type'], 'info')
-        self.assertIn('1 issued in the background in a moment', result['b']['params']['message'])
+        self.assertTrue(result['b']['params']['message'].startswith(
+            '0 issued, 0 not issued, 2 issued in the background in a moment: their series'), result['b'])
         self.assertEqual(self._move_row(move_a)[:2], (start, 'USING'))
         self.assertEqual(self._move_row(move_b), (0, 'CREATED', None, True), 'no number, no error, handed over')
+        self.assertEqual(self._move_row(move_c), (0, 'CREATED', None, True))
         with self.registry.cursor() as cr:
             env = self._env(cr)
             move = env['account.move'].browse(move_b)
@@ -442,5 +449,9 @@ class TestConcurrentIssue(TransactionCase):
             cron = env.ref('l10n_vn_einvoice.ir_cron_l10n_vn_einvoice_issue')
             self.assertTrue(cron.active)
             self.assertTrue(env['ir.cron.trigger'].search_count([('cron_id', '=', cron.id)]), 'the job was woken')
-        self.assertEqual(self._run_issue_cron(), 1)
+        self.assertEqual(self._run_issue_cron(), 2)
         self.assertEqual(self._move_row(move_b), (start + 1, 'USING', None, False))
+        number, state, error, queued = self._move_row(move_c)
+        self.assertEqual((number, state, queued), (0, 'CREATED', False), 'refused: not tried again and again')
+        self.assertIn('has no VAT rate', error)
+        self.assertEqual(self._series_state()[0], start + 2, 'no number consumed by the refused one')
