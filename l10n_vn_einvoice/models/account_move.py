@@ -554,9 +554,11 @@ class AccountMove(models.Model):
                 'type': 'ir.actions.client', 'tag': 'display_notification',
                 'params': {
                     'type': 'info', 'sticky': False, 'title': _('E-invoices'),
-                    'message': _('%(issued)s issued, %(failed)s not issued, %(queued)s issued in the background in '
-                                 'a moment: their series was being numbered by another user or the scheduled '
-                                 'action.', issued=len(issued), failed=len(failed), queued=len(queued)),
+                    'message': _('Its series was being numbered by another user or the scheduled action: this '
+                                 'e-invoice is issued in the background in a moment.') if len(moves) == 1 else
+                    _('%(issued)s issued, %(failed)s not issued, %(queued)s issued in the background in '
+                      'a moment: their series was being numbered by another user or the scheduled '
+                      'action.', issued=len(issued), failed=len(failed), queued=len(queued)),
                     'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'},
                 },
             }

@@ -31,10 +31,11 @@ _REUSED = threading.local()
 # PKCS#12 keys opened by batches, kept by this process for PKCS12_KEEP seconds (opening one costs a decryption
 # and a key check, ~40 ms: as much as signing 40 invoices; a client issuing ten at a time paid it each time):
 # {sha256 of the file and its password: (opened at, signer)}. A changed file or password is another key; an
-# expired one is dropped (never closed: another thread may be signing with it).
+# expired one is dropped (never closed: another thread may be signing with it). System parameter
+# l10n_vn_einvoice.pkcs12_keep_seconds (administrators): 0 keeps a key only for the batch that opened it.
 _PKCS12_OPENED = {}
 _PKCS12_LOCK = threading.Lock()
-PKCS12_KEEP = 300  # seconds
+PKCS12_KEEP = 300  # seconds, by default
 
 
 class _TokenSession:
@@ -130,11 +131,14 @@ class L10nVnEinvoiceSigner(models.Model):
                 content, password = base64.b64decode(cert.content), cert.pkcs12_password or ''
                 if not keep:
                     return signing.Pkcs12Signer(content, password)
-                digest = hashlib.sha256(b'%d:%s:%s' % (len(content), content, password.encode())).digest()
-                now = time.monotonic()
+                keep_for, now = self._pkcs12_keep_seconds(), time.monotonic()
                 with _PKCS12_LOCK:
-                    for old in [k for k, (opened, _s) in _PKCS12_OPENED.items() if now - opened > PKCS12_KEEP]:
+                    for old in [k for k, (opened, _s) in _PKCS12_OPENED.items() if now - opened > keep_for]:
                         del _PKCS12_OPENED[old]
+                if not keep_for:
+                    return signing.Pkcs12Signer(content, password)
+                digest = hashlib.sha256(b'%d:%s:%s' % (len(content), content, password.encode())).digest()
+                with _PKCS12_LOCK:
                     if digest not in _PKCS12_OPENED:
                         _PKCS12_OPENED[digest] = (now, signing.Pkcs12Signer(content, password))
                     return _PKCS12_OPENED[digest][1]
@@ -155,6 +159,13 @@ class L10nVnEinvoiceSigner(models.Model):
                 raise
         except EInvoiceError as e:
             raise UserError(_('Signer %(name)s cannot be used: %(reason)s', name=rec.name, reason=str(e))) from None
+
+    def _pkcs12_keep_seconds(self):
+        try:
+            return max(0, int(self.env['ir.config_parameter'].sudo().get_param(
+                'l10n_vn_einvoice.pkcs12_keep_seconds', PKCS12_KEEP)))
+        except ValueError:
+            return PKCS12_KEEP
 
     @contextlib.contextmanager
     def _reuse_signers(self):

@@ -12,6 +12,7 @@ from odoo.tools import mute_logger
 from vn_einvoice.sandbox import testca
 from vn_einvoice.signing import certs, verify_invoice
 
+from ..models import einvoice_signer as signer_module
 from .common import BUYER_MST, SELLER_MST, EinvoiceCommon
 
 
@@ -153,6 +154,18 @@ class TestIssue(EinvoiceCommon):
         self.issue(third)
         self.assertEqual(third.l10n_vn_einvoice_state, 'CREATED')
         self.assertIn('password', third.l10n_vn_einvoice_error)
+
+    def test_opened_key_not_kept_when_the_administrator_says_so(self):
+        # system parameter 0: a decrypted PKCS#12 key lives only as long as the batch that opened it
+        self.env['ir.config_parameter'].sudo().set_param('l10n_vn_einvoice.pkcs12_keep_seconds', '0')
+        signer_module._PKCS12_OPENED.clear()
+        moves = self.make_invoice() | self.make_invoice()
+        self.issue(moves)
+        self.assertEqual(moves.mapped('l10n_vn_einvoice_state'), ['USING', 'USING'])
+        self.assertFalse(signer_module._PKCS12_OPENED, 'a decrypted key was kept after the batch')
+        self.env['ir.config_parameter'].sudo().set_param('l10n_vn_einvoice.pkcs12_keep_seconds', '300')
+        self.issue(self.make_invoice())
+        self.assertEqual(len(signer_module._PKCS12_OPENED), 1, 'kept for the next batches')
 
     def test_issue_date_cannot_go_backwards(self):
         today = date.today()
