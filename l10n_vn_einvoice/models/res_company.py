@@ -67,6 +67,14 @@ class ResCompany(models.Model):
              'when its certificate was issued by one of them. Without any, signatures are checked as intact but '
              'who signed is not verified, and the PDF and the page say so.')
 
+    l10n_vn_einvoice_log_text_days = fields.Integer(
+        string='Keep exchange texts (days)', default=365, groups='base.group_system',
+        help='The user log keeps the masked request and response of every exchange with an e-invoice provider or '
+             'the tax authority. After this many days a daily scheduled action removes these texts and notes when '
+             '(0: kept forever). The log rows themselves (who, when, which invoice, what, outcome) are never '
+             'removed: they are the audit trail. The signed e-invoices and the tax-authority messages stay in '
+             'full on the invoices and in the message log.')
+
     l10n_vn_einvoice_provider_ids = fields.One2many('l10n_vn_einvoice.provider', 'company_id',
                                                     string='E-invoice provider accounts')
     # the active connection is read through it, once for all the invoices of a batch (ORM cache, not a search each)
@@ -88,6 +96,13 @@ class ResCompany(models.Model):
             (company.l10n_vn_einvoice_provider_ids - chosen).filtered('is_default').write({'is_default': False})
             if chosen and not chosen.is_default:
                 chosen.is_default = True
+
+    @api.constrains('l10n_vn_einvoice_log_text_days')
+    def _check_l10n_vn_einvoice_log_text_days(self):
+        for company in self.sudo():
+            if company.l10n_vn_einvoice_log_text_days < 0:
+                raise ValidationError(_(
+                    'The number of days the exchange texts are kept cannot be negative (0 keeps them forever).'))
 
     @api.constrains('l10n_vn_einvoice_trusted_ca_ids')
     def _check_l10n_vn_einvoice_trusted_ca_ids(self):

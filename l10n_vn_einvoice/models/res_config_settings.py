@@ -18,3 +18,5 @@ class ResConfigSettings(models.TransientModel):
     l10n_vn_einvoice_provider_id = fields.Many2one(related='company_id.l10n_vn_einvoice_provider_id', readonly=False)
     l10n_vn_einvoice_trusted_ca_ids = fields.Many2many(related='company_id.l10n_vn_einvoice_trusted_ca_ids',
                                                        readonly=False)
+    l10n_vn_einvoice_log_text_days = fields.Integer(related='company_id.l10n_vn_einvoice_log_text_days',
+                                                    readonly=False, groups='base.group_system')

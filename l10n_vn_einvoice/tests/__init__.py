@@ -23,3 +23,4 @@ from . import test_received
 from . import test_tax_authority_data
 from . import test_provider_exchange_log
 from . import test_api
+from . import test_log_retention
