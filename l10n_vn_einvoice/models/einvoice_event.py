@@ -152,8 +152,10 @@ class L10nVnEinvoiceEvent(models.Model):
 
     @api.model
     def _l10n_vn_einvoice_purge_texts(self, company, cutoff, limit, now):
-        """One chunk: the texts of at most ``limit`` rows of ``company`` older than ``cutoff`` replaced by a
-        note, by one UPDATE (no record loaded; rows another transaction holds are left to the next run)."""
+        """One chunk: the texts of at most ``limit`` rows of ``company`` older than ``cutoff``, oldest first,
+        replaced by a note, by one UPDATE (no record loaded; rows another transaction holds are left to the next
+        run). Ordered as the partial index of ``init`` (company, date, id), so that a run with nothing or little
+        to do reads only that index, not the rows already emptied."""
         today = now.date()
         lang = company.partner_id.lang or self.env.lang
         note = self.with_context(lang=lang).env._(
@@ -166,6 +168,6 @@ class L10nVnEinvoiceEvent(models.Model):
                    response = CASE WHEN response IS NULL THEN NULL ELSE %(note)s END,
                    texts_removed_date = %(today)s
              WHERE id IN (SELECT id FROM l10n_vn_einvoice_event WHERE %(where)s
-                           ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+                           ORDER BY date, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
         """, note=note, today=today, limit=limit, where=self._l10n_vn_einvoice_purge_where(company, cutoff)))
         return self.env.cr.rowcount
