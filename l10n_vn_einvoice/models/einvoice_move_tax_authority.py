@@ -166,8 +166,16 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
             sent_type = MessageType(int(sent.message_type))
             moves = self.browse(ids).with_prefetch()
             if sent_type is MessageType.INVOICE_WITHOUT_CODE:
-                moves = (moves | sent.move_ids.with_env(self.env)).filtered(
-                    lambda m, c=code: m.l10n_vn_einvoice_cqt_state == 'data_sent' and m.l10n_vn_einvoice_cqt_message == c)
+                moves = moves | sent.move_ids.with_env(self.env)
+
+            def waiting(move, code=code):
+                return move.l10n_vn_einvoice_cqt_state in SENT_STATES and move.l10n_vn_einvoice_cqt_message == code
+            moves = moves.filtered(waiting)
+            if not moves or set(moves.ids) - moves._l10n_vn_einvoice_lock():
+                continue  # another worker is following this message: its replies are applied once
+            moves = moves.filtered(waiting)  # read again, locked
+            if not moves:
+                continue
             raw = base64.b64decode(sent.with_context(bin_size=False).xml)
             try:
                 with connection._client() as client:
@@ -446,7 +454,8 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
         todo = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state in ('data_pending', 'data_refused'))
         if not todo:
             raise UserError(_('None of these invoices has data to send to the tax authority.'))
-        todo._l10n_vn_einvoice_cqt_send_data()
+        # the messages committed before they leave (outside tests): after a crash, the very same ones are sent
+        todo._l10n_vn_einvoice_cqt_send_data(commit=self._l10n_vn_einvoice_provider_can_commit())
         return self._l10n_vn_einvoice_cqt_notify(todo)
 
     @api.model

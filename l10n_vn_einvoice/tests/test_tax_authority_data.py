@@ -168,7 +168,10 @@ class TestDataWithoutCode(TaxAuthorityDataCommon):
             self.assertIn('không phải Cơ quan thuế', move.l10n_vn_einvoice_error)
         self.assertEqual(self.log(moves[0])[-2:], [('out', '203', 'info'), ('in', '999', 'refused')])
         self.connection.receiver_code = 'TCT'
-        moves.action_l10n_vn_einvoice_cqt_send_data()
+        # corrected: sent again from the invoice list, the selected invoices in one message
+        action = self.env.ref('l10n_vn_einvoice.action_l10n_vn_einvoice_cqt_send_data_list').with_context(
+            active_model='account.move', active_ids=moves.ids).run()
+        self.assertEqual(action['params']['message'], '3 received, 0 refused, 0 waiting, 0 not sent.')
         self.assertEqual(set(moves.mapped('l10n_vn_einvoice_cqt_state')), {'data_ok'})
         self.assertEqual([len(items) for _m, items in self.envelopes()], [3, 3, 3])
 
