@@ -7,15 +7,19 @@ creates a Vietnamese company (THROW-AWAY test signer), a K<yy>TBB series, a conn
 sandbox started in this process on loopback (real HTTP, registered 01/ĐKTĐ-HĐĐT), issues N invoices, then sends
 their data twice with the daily scheduled action's method — once one message per invoice, once in batches (the
 sandbox forgets the invoices in between, the invoices go back to "data to send") — until every invoice is
-received (999 and 204 followed). The last line is ``messages_before=… messages_after=… … ratio=…``.
+received (999 and 204 followed). Then a check: two workers (two database cursors) run the daily action at the
+same moment on the same invoices: every invoice goes in exactly one message (ceil(N / BENCH_BATCH) messages,
+none refused as already sent). The last line is ``messages_before=… messages_after=… … ratio=…``.
 
 Environment: BENCH_N (default 1000), BENCH_BATCH (default 500).
 """
+import math
 import os
+import threading
 import time
 from datetime import date
 
-from odoo import Command
+from odoo import Command, api
 
 from vn_einvoice.sandbox.taxauthority import start
 
@@ -84,15 +88,10 @@ def issue(env, company, series, count):
 
 def send_all(env, moves, connection, app, size):
     """Wall time and messages to get every invoice's data received, with ``size`` invoices per message."""
-    connection.data_batch_size = size
-    moves.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_cqt_state': 'data_pending',
-                                                              'l10n_vn_einvoice_cqt_message': False})
-    with app.lock:
-        app.invoices.clear()  # the tax authority forgets them: the same invoices received again
+    reset(env, moves, connection, app, size)  # the tax authority forgets them: the same invoices received again
     messages = env['l10n_vn_einvoice.tax.message']
     before = messages.search_count([('direction', '=', 'out'), ('message_type', '=', '203')])
     requests_before = sum(app.stats.values())
-    env.cr.commit()
     env.invalidate_all()
     started = time.perf_counter()
     for _round in range(100):  # what ir.cron does while the job reports some remaining
@@ -112,6 +111,59 @@ def send_all(env, moves, connection, app, size):
     return sent, elapsed
 
 
+def reset(env, moves, connection, app, size):
+    connection.data_batch_size = size
+    moves.with_context(l10n_vn_einvoice_internal=True).write({'l10n_vn_einvoice_cqt_state': 'data_pending',
+                                                              'l10n_vn_einvoice_cqt_message': False})
+    with app.lock:
+        app.invoices.clear()
+    env.cr.commit()
+
+
+def two_workers(env, moves, connection, app, size):
+    """Two workers run the daily action at once: each invoice in one message, never in two."""
+    reset(env, moves, connection, app, size)
+    messages = env['l10n_vn_einvoice.tax.message']
+    before = messages.search([('direction', '=', 'out'), ('message_type', '=', '203')])
+    env.cr.commit()
+    barrier, errors = threading.Barrier(2), []
+
+    def worker():
+        try:
+            with env.registry.cursor() as cr:
+                wenv = api.Environment(cr, env.uid, env.context)
+                wenv['account.move'].search_count([('id', 'in', moves.ids)])  # both transactions begin
+                barrier.wait(timeout=60)
+                wenv['account.move']._cron_l10n_vn_einvoice_cqt_data()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    if errors:
+        raise SystemExit(f'a worker failed: {errors!r}')
+    for _round in range(10):  # the 5-minute action follows what is left
+        env.cr.rollback()  # a new snapshot: what the workers committed
+        env.invalidate_all()
+        if not env['account.move'].search_count([('id', 'in', moves.ids),
+                                                 ('l10n_vn_einvoice_cqt_state', '!=', 'data_ok')]):
+            break
+        env['account.move']._cron_l10n_vn_einvoice_cqt()
+        env.cr.commit()
+    sent = messages.search([('direction', '=', 'out'), ('message_type', '=', '203')]) - before
+    states = set(moves.mapped('l10n_vn_einvoice_cqt_state'))
+    carried = sum(len(m.move_ids) for m in sent)
+    expected = math.ceil(len(moves) / size)
+    ok = states == {'data_ok'} and len(sent) == expected and carried == len(moves) and len(app.invoices) == len(moves)
+    print(f'two workers at once: {len(sent)} messages 203 (expected {expected}), {carried} invoices carried, '
+          f'{len(app.invoices)} received, states {sorted(states)}: {"OK" if ok else "WRONG"}')
+    if not ok:
+        raise SystemExit('two workers put invoices in two messages, or lost some')
+
+
 def main(env):
     with start() as server:
         company, admin, series, connection = setup(env, server.url, server.app.identity.ca_pem.decode())
@@ -120,6 +172,7 @@ def main(env):
         moves = issue(env, company, series.with_env(env), N)
         before_n, before_s = send_all(env, moves, connection, server.app, 1)
         after_n, after_s = send_all(env, moves, connection, server.app, BATCH)
+        two_workers(env, moves, connection, server.app, BATCH)
     print(f'messages_before={before_n} messages_after={after_n} seconds_before={before_s:.1f} '
           f'seconds_after={after_s:.1f} ratio={before_s / after_s:.1f} (N={N} invoices, {BATCH} per message)')
 
