@@ -80,9 +80,9 @@ class L10nVnEinvoiceTaxConnection(models.Model):
     poll_interval = fields.Float(string='Poll every (s)', default=1.0)
     wait_seconds = fields.Float(string='Wait for replies (s)', default=20.0,
                                 help='How long a button waits for the replies before leaving the rest to later.')
-    # Decision 1450/1510 (spec S1 §I.IV.5, shared/research/spec_xml_qr.md §2.1, §2.3) sets no number of invoices
-    # per message 203: only SLuong (7 digits, MAX_COUNT) and 2 MB per message (MAX_XML_BYTES, enforced by
-    # splitting further, envelope.batches). 500 keeps one message, its 204 and one transaction small.
+    # Decision 1271/QĐ-CT §I.IV.5 (spec_xml_qr.md §2.1, §2.3: source S1) sets no number of invoices per message
+    # 203: only SLuong (7 digits, MAX_COUNT) and 2 MB per message (MAX_XML_BYTES, enforced by splitting further,
+    # envelope.batches). 500, our choice, keeps one message, its 204 and one transaction small.
     data_batch_size = fields.Integer(
         string='Invoices per message 203', default=500,
         help='The data of invoices without code go to the tax authority in messages 203 of at most this many '
