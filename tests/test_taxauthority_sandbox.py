@@ -260,6 +260,23 @@ def test_a_batch_with_an_invalid_invoice_lists_it(sandbox, seller):
     assert sorted(k[3] for k in app.invoices) == ["1", "3"]  # the valid one is received, once
 
 
+def test_a_refuse_fault_for_one_invoice_of_a_batch(sandbox, seller):
+    server, app = sandbox
+    register(server, seller)
+    app.reply_faults.append(ReplyFault("refuse", message="203", times=1, invoice="0002", reason="Sai thông tin người mua"))
+    batch = [seller.invoice(n, "K26TAA") for n in (1, 2, 3)]
+    notice = exchange(server).send(message(seller, 203, *batch)).final.notice()
+    assert not notice.accepted and notice.check_result is CheckResult.INVALID_WITHOUT_CODE and notice.reasons == ()
+    assert [(i.number, i.accepted, [r.text for r in i.reasons]) for i in notice.invoices] == [
+        ("2", False, ["Sai thông tin người mua"])]
+    assert sorted(k[3] for k in app.invoices) == ["1", "3"]
+    # corrected and sent again in a new message: received (the fault fired once)
+    assert exchange(server).send(message(seller, 203, batch[1])).final.notice().accepted
+    assert sorted(k[3] for k in app.invoices) == ["1", "2", "3"]
+    with pytest.raises(ValueError, match="only a refuse fault"):
+        ReplyFault("late", invoice="1")
+
+
 def test_an_invoice_of_another_tax_code_is_refused(sandbox, seller):
     server, app = sandbox
     register(server, seller)

@@ -1,9 +1,10 @@
 """Issuing "with code": a locally signed invoice of a C… series is sent to the tax authority (message 200)
 and becomes an e-invoice only when the tax authority returns it coded (202: ``MCCQT`` and its signature).
 Invoices "without code" (K… series) are issued at once; their data go to the tax authority the same day
-(message 203, one envelope per invoice, by the daily scheduled action or the "Send the data" button) and
-the check result (999, then 204) is followed like the codes; a refusal is shown on the invoice, in the tax
-authority's words, and the data are sent again once corrected. A company registered to report by summary
+(messages 203 of up to the connection's number of invoices, by the daily scheduled action or the "Send the
+data" button) and the check result (999, then 204) is followed like the codes; a 204 refusing some invoices of
+a message refuses only those (the others are received), the refusal shown on each, in the tax authority's
+words, and their data are sent again, in a new message, once corrected. A company registered to report by summary
 table (01/TH-HĐĐT, message 400) reports them in ``l10n_vn_einvoice.summary`` instead.
 
 When the company has an active connection to the tax authority, issuing an invoice of a coded series
@@ -22,13 +23,16 @@ import logging
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import html_escape
+from odoo.tools import html_escape, plaintext2html
 
 from vn_einvoice import signing
 from vn_einvoice.errors import EInvoiceError
 from vn_einvoice.providers import ProviderError, ProviderUnknownOutcome
-from vn_einvoice.taxauthority import MessageType, build_message, coded_invoice_problems, parse_message
+from vn_einvoice.taxauthority import CheckResult, MessageType, build_message, coded_invoice_problems, parse_message
+from vn_einvoice.taxauthority.envelope import batches
 from vn_einvoice.taxauthority.transport import NoReplyYet
+
+from .einvoice_event import masked
 
 _logger = logging.getLogger(__name__)
 
@@ -57,8 +61,9 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
                                                   index='btree_not_null')
     l10n_vn_einvoice_cqt_message = fields.Char(string='Message to the tax authority (MTDiep)', readonly=True,
                                                copy=False)
-    l10n_vn_einvoice_tax_message_ids = fields.One2many('l10n_vn_einvoice.tax.message', 'move_id',
-                                                       string='Tax authority messages')
+    l10n_vn_einvoice_tax_message_ids = fields.Many2many(
+        'l10n_vn_einvoice.tax.message', 'l10n_vn_einvoice_tax_message_move_rel', 'move_id', 'message_id',
+        string='Tax authority messages', readonly=True, copy=False)
 
     # ------------------------------------------------------------------
     # Which invoices, and may they go
@@ -143,15 +148,35 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
             ('message_id', '=', self.l10n_vn_einvoice_cqt_message), ('direction', '=', 'out')], limit=1)
 
     def _l10n_vn_einvoice_cqt_exchange(self, commit=False, wait=True):
-        """Send (or look up) the waiting invoices' messages and apply the replies, invoice by invoice."""
+        """Send (or look up) the waiting invoices' messages and apply the replies, message by message: a
+        message 203 carries several invoices, its replies are applied to all of them (those not asked too)."""
+        envelopes = {}  # MTDiep -> ids of the invoices asked, in order
         for move in self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state in SENT_STATES):
-            move = move.with_prefetch()
-            sent = move._l10n_vn_einvoice_cqt_sent()
-            connection = sent.connection_id
+            envelopes.setdefault(move.l10n_vn_einvoice_cqt_message, []).append(move.id)
+        if not envelopes:
+            return
+        messages = self.env['l10n_vn_einvoice.tax.message'].sudo().search([
+            ('message_id', 'in', list(envelopes)), ('direction', '=', 'out')])
+        by_code = {m.message_id: m for m in messages}
+        for code, ids in envelopes.items():
+            sent = by_code.get(code)
+            connection = sent.connection_id if sent else None
             if not sent or not connection:
                 continue
-            raw = base64.b64decode(sent.with_context(bin_size=False).xml)
             sent_type = MessageType(int(sent.message_type))
+            moves = self.browse(ids).with_prefetch()
+            if sent_type is MessageType.INVOICE_WITHOUT_CODE:
+                moves = moves | sent.move_ids.with_env(self.env)
+
+            def waiting(move, code=code):
+                return move.l10n_vn_einvoice_cqt_state in SENT_STATES and move.l10n_vn_einvoice_cqt_message == code
+            moves = moves.filtered(waiting)
+            if not moves or set(moves.ids) - moves._l10n_vn_einvoice_lock():
+                continue  # another worker is following this message: its replies are applied once
+            moves = moves.filtered(waiting)  # read again, locked
+            if not moves:
+                continue
+            raw = base64.b64decode(sent.with_context(bin_size=False).xml)
             try:
                 with connection._client() as client:
                     if client.status(sent.message_id) is None:
@@ -162,20 +187,21 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
             except NoReplyYet:
                 continue
             except ProviderUnknownOutcome as e:
-                _logger.info('invoice %s: message %s: %s', move.id, sent.message_id, e)
-                connection._log_failure(sent, e, move=move)
+                _logger.info('invoices %s: message %s: %s', moves.ids[:10], sent.message_id, e)
+                connection._log_failure(sent, e, move=moves)
                 continue
             except ProviderError as e:
-                connection._log_failure(sent, e, move=move)
-                move.with_context(l10n_vn_einvoice_internal=True).write(
+                connection._log_failure(sent, e, move=moves)
+                moves.with_context(l10n_vn_einvoice_internal=True).write(
                     {'l10n_vn_einvoice_error': connection._error_text(e)})
                 continue
             if sent_type is MessageType.INVOICE_WITHOUT_CODE:
-                move._l10n_vn_einvoice_cqt_data_apply(connection, outcome)
+                moves._l10n_vn_einvoice_cqt_data_apply(connection, sent, outcome)
             else:
-                move._l10n_vn_einvoice_cqt_apply(connection, sent, outcome)
+                for move in moves:
+                    move._l10n_vn_einvoice_cqt_apply(connection, sent, outcome)
             if commit:
-                self.env.cr.commit()  # pylint: disable=invalid-commit  # one invoice per transaction (scheduled action)
+                self.env.cr.commit()  # pylint: disable=invalid-commit  # one message per transaction (scheduled action)
 
     def _l10n_vn_einvoice_cqt_apply(self, connection, sent, outcome):
         """Record the replies; a 202 issues the invoice with its code, a 204 (or a 999 error) refuses it."""
@@ -199,51 +225,161 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
                                      'invoice and issue it again: it keeps its number.',
                                      name=self.l10n_vn_einvoice_name, reasons=html_escape(reasons)))
 
-    def _l10n_vn_einvoice_cqt_data_apply(self, connection, outcome):
-        """Record the replies to the data of an invoice without code: a 204 with no refusal closes it; a 204
-        refusing it (or a 999 error) leaves it to correct and send again, with the tax authority's reasons."""
+    def _l10n_vn_einvoice_cqt_data_key(self):
+        """(template, symbol, number) of an invoice as the tax authority names it in a 204 (``DSHDon/HDon``)."""
         self.ensure_one()
+        series = self.l10n_vn_einvoice_series_id
+        return series.template_id.code or '', series.symbol or '', str(self.l10n_vn_einvoice_number or '')
+
+    def _l10n_vn_einvoice_cqt_data_refusals(self, connection, outcome, record):
+        """{invoice id: reasons} of the invoices of a message 203 (``self``) the tax authority refused: the
+        invoices a 204 lists with reasons (the others were received); every invoice when the message itself
+        is refused (a 999 error, reasons for the whole message, an untrusted notice, a list naming none of
+        them)."""
+        everyone = dict.fromkeys(self.ids, record.reasons or record.summary)
+        final = outcome.final
+        notice = final.notice() if final is not None and final.type is MessageType.DATA_CHECK_RESULT else None
+        if notice is None or notice.reasons or notice.check_result is not CheckResult.INVALID_WITHOUT_CODE \
+                or connection._reply_signature_problems(final):
+            return everyone
+
+        def number(value):
+            return value.lstrip('0') if value.isdigit() else value
+
+        listed = {(i.template, i.symbol, number(i.number)): '\n'.join(str(r) for r in i.reasons) or record.summary
+                  for i in notice.invoices if not i.accepted}
+        refused = {}
+        for move in self:
+            template, symbol, num = move._l10n_vn_einvoice_cqt_data_key()
+            reasons = listed.get((template, symbol, number(num)))
+            if reasons is not None:
+                refused[move.id] = reasons
+        return refused or everyone
+
+    def _l10n_vn_einvoice_cqt_data_apply(self, connection, sent, outcome):
+        """Record the replies to a message 203 carrying the data of these invoices without code: a 204 with
+        no refusal closes them all; a 204 refusing some of them (listed with their reasons) leaves those to
+        correct and send again, with the tax authority's words, and closes the others; a refusal of the
+        whole message (or a 999 error) leaves them all to send again."""
         record = connection._log_final_reply(outcome, move=self)
         if record is None:
             return
-        internal = self.with_context(l10n_vn_einvoice_internal=True)
-        if record.result == 'ok':
-            internal.write({'l10n_vn_einvoice_cqt_state': 'data_ok', 'l10n_vn_einvoice_error': False})
-            self.message_post(body=_('The tax authority received the data of e-invoice %(name)s (%(notice)s).',
-                                     name=self.l10n_vn_einvoice_name, notice=record.summary))
-            return
-        reasons = record.reasons or record.summary
-        internal.write({
-            'l10n_vn_einvoice_cqt_state': 'data_refused',
-            'l10n_vn_einvoice_error': _('The tax authority refused the data of the e-invoice: %s', reasons),
-        })
-        self.message_post(body=_('The tax authority refused the data of e-invoice %(name)s: %(reasons)s. Correct '
-                                 'the cause and send the data again ("Send the data to the tax authority").',
-                                 name=self.l10n_vn_einvoice_name, reasons=html_escape(reasons)))
+        refused = {} if record.result == 'ok' else self._l10n_vn_einvoice_cqt_data_refusals(connection, outcome,
+                                                                                            record)
+        internal = self.with_context(l10n_vn_einvoice_internal=True, mail_notrack=True)
+        ok = internal.filtered(lambda m: m.id not in refused)
+        ok.write({'l10n_vn_einvoice_cqt_state': 'data_ok', 'l10n_vn_einvoice_error': False})
+        bodies, events = {}, self.env['l10n_vn_einvoice.event']
+        for move in ok:
+            bodies[move.id] = plaintext2html(_('The tax authority received the data of e-invoice %(name)s '
+                                               '(%(notice)s, message %(message)s).', name=move.l10n_vn_einvoice_name,
+                                               notice=record.summary, message=sent.message_id))
+        for move in internal - ok:
+            reasons = refused[move.id]
+            move.write({
+                'l10n_vn_einvoice_cqt_state': 'data_refused',
+                'l10n_vn_einvoice_error': _('The tax authority refused the data of the e-invoice: %s', reasons),
+            })
+            bodies[move.id] = plaintext2html(_(
+                'The tax authority refused the data of e-invoice %(name)s: %(reasons)s. Correct the cause and send '
+                'the data again ("Send the data to the tax authority").', name=move.l10n_vn_einvoice_name,
+                reasons=reasons))
+        self._message_log_batch(bodies=bodies)
+        if len(self) > 1:  # the message's own rows carry no invoice: each invoice gets its outcome
+            secrets = tuple(s for s in (connection.sudo().password,) if s)
+            events = events.with_company(connection.company_id)
+            if ok:
+                events._log('tax_authority', ok, message=masked(_(
+                    'Data received by the tax authority (message %(message)s, %(notice)s)', message=sent.message_id,
+                    notice=record.summary), secrets), channel=connection.url)
+            for move in internal - ok:
+                events._log('tax_authority', move, outcome='failed', channel=connection.url, message=masked(_(
+                    'Data refused by the tax authority (message %(message)s): %(reasons)s', message=sent.message_id,
+                    reasons=refused[move.id]), secrets))
 
-    def _l10n_vn_einvoice_cqt_send_data(self, commit=False, wait=True):
-        """Send the data of these invoices without code (203, one envelope each, kept before it leaves),
-        then follow the replies. A refused invoice goes again under a new message: the tax authority did
-        not record it."""
-        moves = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state in ('data_pending', 'data_refused'))
-        sent = self.browse()
-        for move in moves:
-            connection = move._l10n_vn_einvoice_cqt_connection(move.l10n_vn_einvoice_series_id, coded=False)
-            xml = move.l10n_vn_einvoice_xml_id.raw
-            if connection is None or connection.registration_state != 'accepted' or not xml:
-                continue
+    def _l10n_vn_einvoice_cqt_envelopes(self, connection):
+        """These invoices' signed XML in groups for messages 203: at most the connection's number of invoices,
+        at most 2 MB a message; [(invoices, [xml…])…] in their order."""
+        groups = []
+        size = max(1, connection.data_batch_size)
+        for start in range(0, len(self), size):
+            chunk = self[start:start + size]
+            xmls = [m.l10n_vn_einvoice_xml_id.raw for m in chunk]
+            index = 0
+            for group in batches(xmls):
+                groups.append((chunk[index:index + len(group)], group))
+                index += len(group)
+        return groups
+
+    def _l10n_vn_einvoice_cqt_build_data(self, connection, moves, xmls):
+        """The message 203 of ``moves``; an invoice that cannot travel (a problem the library names) is left
+        out with the problem on it. Returns (raw or None, the invoices it carries)."""
+        def build(items):
+            return build_message(MessageType.INVOICE_WITHOUT_CODE, items, sender=connection._sender_code(),
+                                 receiver=connection.receiver_code, tax_code=connection.company_id.vat)
+        try:
+            return build(xmls), moves
+        except EInvoiceError:
+            if len(moves) == 1:
+                raise
+        good, good_xmls = self.browse(), []
+        for move, xml in zip(moves, xmls):  # which invoice: each alone
             try:
-                raw = build_message(MessageType.INVOICE_WITHOUT_CODE, [xml], sender=connection._sender_code(),
-                                    receiver=connection.receiver_code, tax_code=move.company_id.vat)
+                build([xml])
             except EInvoiceError as e:
                 move.with_context(l10n_vn_einvoice_internal=True).write({
                     'l10n_vn_einvoice_error': _('The message to the tax authority cannot be made: %s',
                                                 connection._error_text(e))})
                 continue
-            message = connection._log_sent(raw, move=move)
-            move.with_context(l10n_vn_einvoice_internal=True).write({
-                'l10n_vn_einvoice_cqt_state': 'data_sent', 'l10n_vn_einvoice_cqt_message': message.message_id})
-            sent |= move
+            good |= move
+            good_xmls.append(xml)
+        return (build(good_xmls), good) if good else (None, good)
+
+    def _l10n_vn_einvoice_cqt_send_data(self, commit=False, wait=True):
+        """Send the data of these invoices without code in messages 203 (per company and connection, at most
+        the connection's number of invoices each, every message kept with its MTDiep before it leaves), then
+        follow the replies. An invoice goes in one message; a refused one goes again, in a new message: the
+        tax authority did not record it. Invoices another worker is sending are left to it."""
+        moves = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state in ('data_pending', 'data_refused'))
+        locked = moves._l10n_vn_einvoice_lock()
+        # locked and read again: one that another worker has just put in a message is not put in a second one
+        moves = moves.filtered(lambda m: m.id in locked and m.l10n_vn_einvoice_cqt_state in ('data_pending',
+                                                                                            'data_refused'))
+        per_connection = {}
+        for move in moves:
+            connection = move._l10n_vn_einvoice_cqt_connection(move.l10n_vn_einvoice_series_id, coded=False)
+            if connection is None or connection.registration_state != 'accepted' or \
+                    not move.l10n_vn_einvoice_xml_id.raw:
+                continue
+            per_connection.setdefault(connection, []).append(move.id)
+        sent = self.browse()
+        for connection, ids in per_connection.items():
+            try:
+                groups = self.browse(ids)._l10n_vn_einvoice_cqt_envelopes(connection)
+            except EInvoiceError as e:  # an invoice over 2 MB alone: never sendable
+                self.browse(ids).with_context(l10n_vn_einvoice_internal=True).write({
+                    'l10n_vn_einvoice_error': _('The message to the tax authority cannot be made: %s',
+                                                connection._error_text(e))})
+                continue
+            for group, xmls in groups:
+                try:
+                    raw, carried = self._l10n_vn_einvoice_cqt_build_data(connection, group, xmls)
+                except EInvoiceError as e:
+                    group.with_context(l10n_vn_einvoice_internal=True).write({
+                        'l10n_vn_einvoice_error': _('The message to the tax authority cannot be made: %s',
+                                                    connection._error_text(e))})
+                    continue
+                if raw is None:
+                    continue
+                message = connection._log_sent(raw, move=carried)
+                carried.with_context(l10n_vn_einvoice_internal=True, mail_notrack=True).write({
+                    'l10n_vn_einvoice_cqt_state': 'data_sent', 'l10n_vn_einvoice_cqt_message': message.message_id})
+                if len(carried) > 1:
+                    self.env['l10n_vn_einvoice.event'].with_company(connection.company_id)._log(
+                        'tax_authority', carried, channel=connection.url, message=_(
+                            'Data sent to the tax authority in message 203 %(message)s (%(count)s invoices)',
+                            message=message.message_id, count=len(carried)))
+                sent |= carried
         if commit and sent:
             self.env.cr.commit()  # pylint: disable=invalid-commit  # the messages are safe before they leave
         sent._l10n_vn_einvoice_cqt_exchange(commit=commit, wait=wait)
@@ -318,21 +454,33 @@ class L10nVnEinvoiceMoveTaxAuthority(models.AbstractModel):
         todo = self.filtered(lambda m: m.l10n_vn_einvoice_cqt_state in ('data_pending', 'data_refused'))
         if not todo:
             raise UserError(_('None of these invoices has data to send to the tax authority.'))
-        todo._l10n_vn_einvoice_cqt_send_data()
+        # the messages committed before they leave (outside tests): after a crash, the very same ones are sent
+        todo._l10n_vn_einvoice_cqt_send_data(commit=self._l10n_vn_einvoice_provider_can_commit())
         return self._l10n_vn_einvoice_cqt_notify(todo)
 
     @api.model
     def _cron_l10n_vn_einvoice_cqt(self, batch_size=200):
-        """Follow the messages out (200 and 203) and the summary tables sent."""
-        moves = self.search([('l10n_vn_einvoice_cqt_state', 'in', SENT_STATES)], limit=batch_size,
+        """Follow the messages out (200, and 203 carrying several invoices each) and the summary tables sent."""
+        moves = self.search([('l10n_vn_einvoice_cqt_state', '=', 'waiting')], limit=batch_size,
                             order='invoice_date, id')
+        # one invoice per message 203 waiting: its exchange follows the whole message
+        envelopes = self._read_group([('l10n_vn_einvoice_cqt_state', '=', 'data_sent')],
+                                     ['l10n_vn_einvoice_cqt_message'], ['id:min'], limit=batch_size)
+        moves |= self.browse([first for _code, first in envelopes])
         moves._l10n_vn_einvoice_cqt_exchange(commit=self._can_commit(), wait=False)
         self.env['l10n_vn_einvoice.notice']._cron_l10n_vn_einvoice_tax_notices()
         self.env['l10n_vn_einvoice.summary']._cron_l10n_vn_einvoice_summaries()
 
     @api.model
-    def _cron_l10n_vn_einvoice_cqt_data(self, batch_size=1000):
-        """Daily: the data of the invoices without code issued and not sent yet (message 203)."""
-        moves = self.search([('l10n_vn_einvoice_cqt_state', '=', 'data_pending')], limit=batch_size,
-                            order='l10n_vn_einvoice_issue_datetime, id')
-        moves._l10n_vn_einvoice_cqt_send_data(commit=self._can_commit(), wait=False)
+    def _cron_l10n_vn_einvoice_cqt_data(self, batch_size=5000):
+        """Daily: the data of the invoices without code issued and not sent yet, in messages 203 (see
+        ``_l10n_vn_einvoice_cqt_send_data``). Reports its progress, so that Odoo runs it again at once while
+        some remain (ir.cron's batch protocol)."""
+        domain = [('l10n_vn_einvoice_cqt_state', '=', 'data_pending'), ('l10n_vn_einvoice_error', '=', False)]
+        moves = self.search(domain, limit=batch_size, order='l10n_vn_einvoice_issue_datetime, id')
+        if not moves:
+            return
+        sent = moves._l10n_vn_einvoice_cqt_send_data(commit=self._can_commit(), wait=False)
+        # those that cannot go (no connection, a problem now on them) are not counted: the job would loop on them
+        remaining = self.search_count(domain) if sent else 0
+        self.env['ir.cron']._notify_progress(done=len(sent), remaining=remaining)

@@ -34,6 +34,7 @@ from vn_einvoice.taxauthority import (
     sign_registration,
     verify_authority_signature,
 )
+from vn_einvoice.taxauthority.envelope import MAX_COUNT
 from vn_einvoice.taxauthority.transport import Exchange, NoReplyYet, TvanClient
 
 from .einvoice_event import masked
@@ -79,6 +80,13 @@ class L10nVnEinvoiceTaxConnection(models.Model):
     poll_interval = fields.Float(string='Poll every (s)', default=1.0)
     wait_seconds = fields.Float(string='Wait for replies (s)', default=20.0,
                                 help='How long a button waits for the replies before leaving the rest to later.')
+    # Decision 1271/QĐ-CT §I.IV.5 (spec_xml_qr.md §2.1, §2.3: source S1) sets no number of invoices per message
+    # 203: only SLuong (7 digits, MAX_COUNT) and 2 MB per message (MAX_XML_BYTES, enforced by splitting further,
+    # envelope.batches). 500, our choice, keeps one message, its 204 and one transaction small.
+    data_batch_size = fields.Integer(
+        string='Invoices per message 203', default=500,
+        help='The data of invoices without code go to the tax authority in messages 203 of at most this many '
+             'invoices (and at most 2 MB each, the tax authority\'s limit).')
     # registration 01/ĐKTĐ-HĐĐT
     signer_id = fields.Many2one('l10n_vn_einvoice.signer', string='Registered certificate', check_company=True,
                                 help='The signer whose certificate is registered and signs the form. Empty: the '
@@ -116,12 +124,15 @@ class L10nVnEinvoiceTaxConnection(models.Model):
                                   ('id', '!=', connection.id)]):
                 raise ValidationError(_('A company has one active connection to the tax authority.'))
 
-    @api.constrains('connect_timeout', 'read_timeout', 'retry_attempts', 'poll_interval', 'wait_seconds')
+    @api.constrains('connect_timeout', 'read_timeout', 'retry_attempts', 'poll_interval', 'wait_seconds',
+                    'data_batch_size')
     def _check_numbers(self):
         for connection in self:
             if min(connection.connect_timeout, connection.read_timeout, connection.poll_interval) <= 0 \
                     or connection.wait_seconds < 0 or connection.retry_attempts < 1:
                 raise ValidationError(_('Timeouts and the poll interval must be positive, attempts at least 1.'))
+            if not 1 <= connection.data_batch_size <= MAX_COUNT:
+                raise ValidationError(_('A message 203 carries from 1 to %s invoices.', MAX_COUNT))
 
     @api.constrains('authority_ca')
     def _check_authority_ca(self):
@@ -174,7 +185,11 @@ class L10nVnEinvoiceTaxConnection(models.Model):
 
     def _log_event(self, record, outcome='done', move=None, text=''):
         """The user log's row of a message to or from the tax authority: who, when, the outcome and the
-        XML (masked, bounded; the whole XML stays in the message log)."""
+        XML (masked, bounded; the whole XML stays in the message log). ``move``: its invoice, or the
+        invoices of a message 203 (one row for the message, without invoice: each invoice gets its own rows
+        from the caller, without the XML)."""
+        if move is not None and len(move) > 1:
+            move = None
         raw = base64.b64decode(record.with_context(bin_size=False).xml or b'')
         xml = raw.decode('utf-8', 'replace')
         secrets = tuple(s for s in (self.sudo().password,) if s)
@@ -189,11 +204,18 @@ class L10nVnEinvoiceTaxConnection(models.Model):
             'tax_authority', move or None, outcome=outcome, message=message, channel=self.url,
             **{'request' if record.direction == 'out' else 'response': masked(xml, secrets)})
 
+    @staticmethod
+    def _move_links(move):
+        """The invoice fields of a message record: ``move`` (one invoice, several, or None)."""
+        if not move:
+            return {'move_id': False}
+        return {'move_id': move.id if len(move) == 1 else False, 'move_ids': [Command.set(move.ids)]}
+
     def _log_sent(self, raw, move=None):
         self.ensure_one()
         header = parse_message(raw).header
         record = self.env['l10n_vn_einvoice.tax.message'].sudo().create({
-            'company_id': self.company_id.id, 'connection_id': self.id, 'move_id': move.id if move else False,
+            'company_id': self.company_id.id, 'connection_id': self.id, **self._move_links(move),
             'direction': 'out', 'message_type': str(int(header.type)), 'message_id': header.message_id,
             'summary': _('Sent'), 'xml': base64.b64encode(raw),
         })
@@ -243,7 +265,7 @@ class L10nVnEinvoiceTaxConnection(models.Model):
                 continue
             result, summary, reasons = self._reply_facts(reply)
             known[reply.message_id] = messages.create({
-                'company_id': self.company_id.id, 'connection_id': self.id, 'move_id': move.id if move else False,
+                'company_id': self.company_id.id, 'connection_id': self.id, **self._move_links(move),
                 'direction': 'in', 'message_type': str(int(reply.type)), 'message_id': reply.message_id,
                 'reply_to': reply.reply_to, 'result': result, 'summary': summary, 'reasons': reasons,
                 'xml': base64.b64encode(reply.raw),

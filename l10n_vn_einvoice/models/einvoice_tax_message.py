@@ -28,7 +28,12 @@ class L10nVnEinvoiceTaxMessage(models.Model):
     connection_id = fields.Many2one('l10n_vn_einvoice.tax.connection', readonly=True, ondelete='cascade',
                                     check_company=True)
     move_id = fields.Many2one('account.move', string='Invoice', readonly=True, index='btree_not_null',
-                              ondelete='set null', check_company=True)
+                              ondelete='set null', check_company=True,
+                              help='The invoice of a message about one invoice (empty for a message 203 of several).')
+    move_ids = fields.Many2many('account.move', 'l10n_vn_einvoice_tax_message_move_rel', 'message_id', 'move_id',
+                                string='Invoices', readonly=True, check_company=True,
+                                help='Every invoice the message carries or answers (a message 203 carries several).')
+    move_count = fields.Integer(string='Number of invoices', compute='_compute_move_count')
     direction = fields.Selection([('out', 'Sent'), ('in', 'Received')], required=True, readonly=True)
     message_type = fields.Selection(MESSAGE_TYPES, string='Type', required=True, readonly=True)
     message_id = fields.Char(string='Message code (MTDiep)', required=True, readonly=True, index=True)
@@ -44,6 +49,11 @@ class L10nVnEinvoiceTaxMessage(models.Model):
         ('message_id_direction_uniq', 'unique(message_id, direction)',
          'A message is recorded once: its code (MTDiep) is already in the log.'),
     ]
+
+    @api.depends('move_ids')
+    def _compute_move_count(self):
+        for message in self:
+            message.move_count = len(message.move_ids)
 
     @api.depends('message_id', 'message_type')
     def _compute_xml_filename(self):

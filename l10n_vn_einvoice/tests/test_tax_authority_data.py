@@ -6,7 +6,7 @@ import base64
 import time
 from datetime import date
 
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from vn_einvoice.sandbox.taxauthority import ReplyFault
@@ -44,6 +44,19 @@ class TaxAuthorityDataCommon(TaxAuthorityConnectedCommon):
     def at_sandbox(self, mtype):
         return [r for r in self.sandbox.messages.values() if r.type == mtype]
 
+    def envelopes(self):
+        """The messages 203 sent, in order: [(tax.message, [HDon bytes it carried])]."""
+        sent = self.env['l10n_vn_einvoice.tax.message'].search([('direction', '=', 'out'), ('message_type', '=', '203')],
+                                                              order='id')
+        return [(m, parse_message(base64.b64decode(m.with_context(bin_size=False).xml)).item_bytes()) for m in sent]
+
+    def xmls(self, moves):
+        return [m.l10n_vn_einvoice_xml_id.raw for m in moves]
+
+    def batch_size(self, size):
+        with Form(self.connection) as form:  # the connection's form, as an administrator sets it
+            form.data_batch_size = size
+
 
 @tagged('post_install_l10n', 'post_install', '-at_install')
 class TestDataWithoutCode(TaxAuthorityDataCommon):
@@ -63,15 +76,104 @@ class TestDataWithoutCode(TaxAuthorityDataCommon):
         self.assertEqual(set(moves.mapped('l10n_vn_einvoice_cqt_state')), {'data_ok'})
         for move in moves:
             self.assertEqual(self.log(move), [('out', '203', 'info'), ('in', '999', 'ok'), ('in', '204', 'ok')])
-            sent = move.l10n_vn_einvoice_tax_message_ids.filtered(lambda m: m.direction == 'out')
-            message = parse_message(base64.b64decode(sent.with_context(bin_size=False).xml))
-            # the very invoice issued, as signed, one envelope each
-            self.assertEqual(message.item_bytes(), [move.l10n_vn_einvoice_xml_id.raw])
+        # the very invoices issued, as signed, in one message
+        [(sent, items)] = self.envelopes()
+        self.assertEqual(items, self.xmls(moves))
+        self.assertEqual(sent.move_ids, moves)
+        self.assertEqual(set(moves.mapped('l10n_vn_einvoice_cqt_message')), {sent.message_id})
         received = {(i['KHHDon'], i['SHDon']): i['state'] for i in self.sandbox.snapshot()['invoices']}
         self.assertEqual(received, {(self.k_series.symbol, str(m.l10n_vn_einvoice_number)): 'received' for m in moves})
-        self.assertEqual(len(self.at_sandbox(203)), 2)
+        self.assertEqual(len(self.at_sandbox(203)), 1)
         self.run_daily()  # nothing twice
-        self.assertEqual(len(self.at_sandbox(203)), 2)
+        self.assertEqual(len(self.at_sandbox(203)), 1)
+
+    def test_batches_of_the_connection_size(self):
+        self.batch_size(2)
+        moves = self.issued_without_code(5)
+        self.run_daily()
+        self.assertEqual(set(moves.mapped('l10n_vn_einvoice_cqt_state')), {'data_ok'})
+        envelopes = self.envelopes()
+        # ceil(5 / 2) messages, in the order issued, each linked to its invoices and naming them
+        self.assertEqual([items for _m, items in envelopes],
+                         [self.xmls(moves[0:2]), self.xmls(moves[2:4]), self.xmls(moves[4:])])
+        self.assertEqual([m.move_ids for m, _i in envelopes], [moves[0:2], moves[2:4], moves[4:]])
+        for message, _items in envelopes:
+            self.assertEqual(set(message.move_ids.mapped('l10n_vn_einvoice_cqt_message')), {message.message_id})
+            replies = self.env['l10n_vn_einvoice.tax.message'].search([('reply_to', '=', message.message_id)])
+            self.assertEqual(sorted(replies.mapped('message_type')), ['204', '999'])
+            self.assertEqual(replies.move_ids, message.move_ids)
+        self.assertEqual(sorted(r.message_id for r in self.at_sandbox(203)), sorted(m.message_id for m, _i in envelopes))
+        self.assertEqual(len(self.sandbox.invoices), 5)
+        self.assertIn('received the data', moves[3].message_ids[0].body)
+        # each invoice's user log: sent in its message, received
+        events = self.env['l10n_vn_einvoice.event'].search([('move_id', '=', moves[0].id)], order='id')
+        self.assertIn(envelopes[0][0].message_id, events.filtered(lambda e: e.event == 'tax_authority')[-2].message)
+        self.assertEqual(events[-1].outcome, 'done')
+        self.run_daily()
+        self.assertEqual(len(self.at_sandbox(203)), 3)
+        # the limit: from 1 to SLuong's 7 digits
+        with self.assertRaises(ValidationError), self.cr.savepoint():
+            self.batch_size(0)
+
+    def test_one_refused_invoice_of_a_batch(self):
+        moves = self.issued_without_code(3)
+        bad = moves[1]
+        self.sandbox.reply_faults.append(ReplyFault('refuse', message='203', times=1, reason='Sai mã số thuế người mua',
+                                                    invoice=str(bad.l10n_vn_einvoice_number)))
+        self.run_daily()
+        self.assertEqual(len(self.at_sandbox(203)), 1)
+        self.assertEqual(bad.l10n_vn_einvoice_cqt_state, 'data_refused')
+        self.assertIn('Sai mã số thuế người mua', bad.l10n_vn_einvoice_error)
+        self.assertIn('Sai mã số thuế người mua', bad.message_ids[0].body)
+        self.assertEqual(set((moves - bad).mapped('l10n_vn_einvoice_cqt_state')), {'data_ok'})
+        self.assertFalse(any((moves - bad).mapped('l10n_vn_einvoice_error')))
+        self.assertEqual(sorted(k[3] for k in self.sandbox.invoices),
+                         sorted(str(m.l10n_vn_einvoice_number) for m in moves - bad))
+        event = self.env['l10n_vn_einvoice.event'].search([('move_id', '=', bad.id)], order='id desc', limit=1)
+        self.assertEqual(event.outcome, 'failed')
+        # corrected: "Send the data" sends it again, alone, in a new message; the others are not sent again
+        action = bad.action_l10n_vn_einvoice_cqt_send_data()
+        self.assertEqual(action['params']['type'], 'success')
+        self.assertEqual(bad.l10n_vn_einvoice_cqt_state, 'data_ok')
+        envelopes = self.envelopes()
+        self.assertEqual(len(envelopes), 2)
+        self.assertEqual(envelopes[1][1], self.xmls(bad))
+        self.assertNotEqual(envelopes[0][0].message_id, envelopes[1][0].message_id)
+        self.assertEqual(len(self.sandbox.invoices), 3)
+
+    def test_an_invoice_the_tax_authority_has_already_in_a_batch(self):
+        first = self.issued_without_code()
+        self.run_daily()
+        first.sudo().with_context(l10n_vn_einvoice_internal=True).l10n_vn_einvoice_cqt_state = 'data_pending'
+        later = self.issued_without_code(2)
+        self.run_daily()  # the tax authority's own check refuses the one it has, receives the others
+        self.assertEqual(self.envelopes()[-1][1], self.xmls(first | later))
+        self.assertEqual(first.l10n_vn_einvoice_cqt_state, 'data_refused')
+        self.assertIn('đã được gửi đến cơ quan thuế', first.l10n_vn_einvoice_error)
+        self.assertEqual(set(later.mapped('l10n_vn_einvoice_cqt_state')), {'data_ok'})
+
+    def test_refusal_of_the_whole_message(self):
+        moves = self.issued_without_code(3)
+        self.sandbox.reply_faults.append(ReplyFault('refuse', message='203', times=1, reason='Hệ thống tạm dừng'))
+        self.run_daily()  # every invoice listed, refused
+        self.assertEqual(set(moves.mapped('l10n_vn_einvoice_cqt_state')), {'data_refused'})
+        for move in moves:
+            self.assertIn('Hệ thống tạm dừng', move.l10n_vn_einvoice_error)
+        self.assertEqual(self.sandbox.invoices, {})
+        # the message itself refused by the technical check (999): every invoice
+        self.connection.receiver_code = 'V0100109107'
+        moves.action_l10n_vn_einvoice_cqt_send_data()
+        self.assertEqual(set(moves.mapped('l10n_vn_einvoice_cqt_state')), {'data_refused'})
+        for move in moves:
+            self.assertIn('không phải Cơ quan thuế', move.l10n_vn_einvoice_error)
+        self.assertEqual(self.log(moves[0])[-2:], [('out', '203', 'info'), ('in', '999', 'refused')])
+        self.connection.receiver_code = 'TCT'
+        # corrected: sent again from the invoice list, the selected invoices in one message
+        action = self.env.ref('l10n_vn_einvoice.action_l10n_vn_einvoice_cqt_send_data_list').with_context(
+            active_model='account.move', active_ids=moves.ids).run()
+        self.assertEqual(action['params']['message'], '3 received, 0 refused, 0 waiting, 0 not sent.')
+        self.assertEqual(set(moves.mapped('l10n_vn_einvoice_cqt_state')), {'data_ok'})
+        self.assertEqual([len(items) for _m, items in self.envelopes()], [3, 3, 3])
 
     def test_refusal_in_vietnamese_then_corrected(self):
         move = self.issued_without_code()
@@ -116,30 +218,41 @@ class TestDataWithoutCode(TaxAuthorityDataCommon):
         self.assertEqual(move.l10n_vn_einvoice_cqt_state, 'data_ok')
 
     def test_crash_between_send_and_reply_sends_once(self):
+        self.batch_size(2)
         self.sandbox.faults.add(kind='commit_drop', op='send', times=1)  # processed, the answer lost
-        move = self.issued_without_code()
+        moves = self.issued_without_code(3)
         with self.assertLogs('vn_einvoice.taxauthority', 'WARNING') as logs:
             self.run_daily()
         self.assertIn('looking it up', '\n'.join(logs.output))
-        self.assertEqual(move.l10n_vn_einvoice_cqt_state, 'data_ok')
-        self.assertEqual(len(self.at_sandbox(203)), 1)
-        self.assertEqual(len(self.sandbox.invoices), 1)
+        self.assertEqual(set(moves.mapped('l10n_vn_einvoice_cqt_state')), {'data_ok'})
+        # the very same two messages (MTDiep) as stored, one record each at the tax authority
+        self.assertEqual(sorted(r.message_id for r in self.at_sandbox(203)),
+                         sorted(m.message_id for m, _i in self.envelopes()))
+        self.assertEqual(len(self.at_sandbox(203)), 2)
+        self.assertEqual(len(self.sandbox.invoices), 3)
 
     def test_message_that_never_left_goes_with_the_same_code(self):
         self.connection.retry_attempts = 1
+        self.batch_size(2)
         self.sandbox.faults.add(kind='drop', op='*', times=50)  # the T-VAN unreachable: kept, not lost
-        move = self.issued_without_code()
+        moves = self.issued_without_code(3)
         with self.assertLogs('vn_einvoice.taxauthority', 'WARNING'):
             self.run_daily()
-        self.assertEqual(move.l10n_vn_einvoice_cqt_state, 'data_sent')
-        code = move.l10n_vn_einvoice_cqt_message
+        self.assertEqual(set(moves.mapped('l10n_vn_einvoice_cqt_state')), {'data_sent'})
+        codes = [m.message_id for m, _i in self.envelopes()]
+        self.assertEqual(moves.mapped('l10n_vn_einvoice_cqt_message'), [codes[0], codes[0], codes[1]])
         self.assertEqual(self.at_sandbox(203), [])
-        self.sandbox.faults.clear()
-        self.run_follow()  # the 5-minute scheduled action: the same bytes, the same MTDiep
-        self.assertEqual(move.l10n_vn_einvoice_cqt_state, 'data_ok')
-        self.assertEqual([r.message_id for r in self.at_sandbox(203)], [code])
+        # an invoice in a message waiting is not put in another one
+        with self.assertRaises(UserError):
+            moves[0].action_l10n_vn_einvoice_cqt_send_data()
         self.run_daily()
-        self.assertEqual([r.message_id for r in self.at_sandbox(203)], [code])
+        self.assertEqual(len(self.envelopes()), 2)
+        self.sandbox.faults.clear()
+        self.run_follow()  # the 5-minute scheduled action: the same bytes, the same MTDiep, every message
+        self.assertEqual(set(moves.mapped('l10n_vn_einvoice_cqt_state')), {'data_ok'})
+        self.assertEqual(sorted(r.message_id for r in self.at_sandbox(203)), sorted(codes))
+        self.run_daily()
+        self.assertEqual(sorted(r.message_id for r in self.at_sandbox(203)), sorted(codes))
 
     def test_late_and_duplicate_replies(self):
         self.sandbox.reply_faults.append(ReplyFault('late', message='203', reply='204', seconds=0.6))

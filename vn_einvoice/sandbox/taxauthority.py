@@ -33,8 +33,9 @@ the answer lost: the crash between send and reply —, ``error500``, ``rate_limi
 operations ``send``, ``status``, ``replies``; and reply faults (``POST /_sandbox/reply-faults``, or
 ``app.reply_faults``): ``late`` (a reply comes ``seconds`` later), ``drop`` (a reply never comes),
 ``duplicate`` (a reply is delivered twice, the second copy under a new ``MTDiep``), ``refuse`` (the
-final reply refuses, with ``reason``), each for a message type (``message``: ``"200"``…, or ``"*"``) and
-a reply type (``reply``: ``"202"``…, or ``"*"``), ``times`` at most.
+final reply refuses, with ``reason``; with ``invoice``, a number ``SHDon``, only that invoice of a 203
+batch is refused, the others are checked as usual), each for a message type (``message``: ``"200"``…, or
+``"*"``) and a reply type (``reply``: ``"202"``…, or ``"*"``), ``times`` at most.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class ReplyFault:
     times: int | None = None
     seconds: float = 5.0  # late
     reason: str = "Từ chối theo yêu cầu thử nghiệm (sandbox)"  # refuse
+    invoice: str = ""  # refuse: only the invoice of this number (SHDon) in a 203 batch
     fired: int = 0
 
     def __post_init__(self):
@@ -128,6 +130,9 @@ class ReplyFault:
         self.message, self.reply = str(self.message), str(self.reply)
         self.times = None if self.times is None else int(self.times)
         self.seconds = float(self.seconds)
+        self.invoice = str(self.invoice or "").lstrip("0")
+        if self.invoice and self.kind != "refuse":
+            raise ValueError("only a refuse fault names an invoice")
 
     @classmethod
     def from_dict(cls, data: dict) -> ReplyFault:
@@ -329,10 +334,12 @@ class TaxAuthoritySandbox(App):
 
     # --- replies ---------------------------------------------------------------------------------
 
-    def _fault(self, kind: str, message_type: int, reply_type: int) -> ReplyFault | None:
+    def _fault(self, kind: str, message_type: int, reply_type: int, invoice: str = "") -> ReplyFault | None:
+        """The first rule that applies (and counts it); ``invoice``: for one invoice of a batch (rules naming
+        an invoice apply only there, the others only to the whole message)."""
         for rule in self.reply_faults:
             if rule.kind != kind or rule.message not in ("*", str(message_type)) or \
-                    rule.reply not in ("*", str(reply_type)):
+                    rule.reply not in ("*", str(reply_type)) or rule.invoice != invoice:
                 continue
             if rule.times is not None and rule.fired >= rule.times:
                 continue
@@ -495,6 +502,9 @@ class TaxAuthoritySandbox(App):
             seen.add(key)
             if refuse is not None:
                 reasons.append(Reason(R_REFUSED, refuse.reason))
+            one = self._fault("refuse", record.type, int(MessageType.DATA_CHECK_RESULT), invoice=key[3].lstrip("0"))
+            if one is not None:
+                reasons.append(Reason(R_REFUSED, one.reason))
             name = name or (hdon.findtext("DLHDon/NDHDon/NBan/Ten") or "").strip()
             if not reasons:
                 self.invoices[key] = {"MTDiep": record.message_id, "MCCQT": "", "state": "received"}
