@@ -50,6 +50,18 @@ class L10nVnEinvoiceTaxMessage(models.Model):
          'A message is recorded once: its code (MTDiep) is already in the log.'),
     ]
 
+    def init(self):
+        res = super().init()
+        # messages recorded before a message could carry several invoices name theirs in move_id only: linked
+        # at install and update, so that every invoice still lists its messages
+        self.env.cr.execute("""
+            INSERT INTO l10n_vn_einvoice_tax_message_move_rel (message_id, move_id)
+            SELECT m.id, m.move_id FROM l10n_vn_einvoice_tax_message m
+             WHERE m.move_id IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM l10n_vn_einvoice_tax_message_move_rel r WHERE r.message_id = m.id AND r.move_id = m.move_id)
+        """)
+        return res
+
     @api.depends('move_ids')
     def _compute_move_count(self):
         for message in self:

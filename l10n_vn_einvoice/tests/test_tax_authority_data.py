@@ -87,6 +87,27 @@ class TestDataWithoutCode(TaxAuthorityDataCommon):
         self.run_daily()  # nothing twice
         self.assertEqual(len(self.at_sandbox(203)), 1)
 
+    def test_messages_of_one_invoice_recorded_before_batches_linked_at_update(self):
+        # recorded by an earlier version: the invoice in move_id only; the module's update links them
+        moves = self.issued_without_code(2)
+        self.run_daily()
+        self.run_follow()
+        messages = self.env['l10n_vn_einvoice.tax.message'].search([('move_ids', 'in', moves.ids)])
+        self.assertTrue(messages)
+        messages.sudo().write({'move_id': moves[0].id})  # pylint: disable=no-member
+        self.env.flush_all()
+        self.env.cr.execute('DELETE FROM l10n_vn_einvoice_tax_message_move_rel WHERE message_id IN %s',
+                            [tuple(messages.ids)])
+        self.env.invalidate_all()
+        self.assertFalse(messages.move_ids)
+        self.env['l10n_vn_einvoice.tax.message'].init()  # what -u l10n_vn_einvoice runs
+        self.env.invalidate_all()
+        self.assertEqual(messages.mapped('move_ids'), moves[0])
+        self.env['l10n_vn_einvoice.tax.message'].init()  # and again: nothing twice
+        self.env.cr.execute('SELECT count(*) FROM l10n_vn_einvoice_tax_message_move_rel WHERE message_id IN %s',
+                            [tuple(messages.ids)])
+        self.assertEqual(self.env.cr.fetchone()[0], len(messages))
+
     def test_batches_of_the_connection_size(self):
         self.batch_size(2)
         moves = self.issued_without_code(5)
