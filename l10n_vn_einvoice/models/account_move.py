@@ -550,46 +550,32 @@ class AccountMove(models.Model):
         queued = (moves - issued - failed).filtered(
             lambda m: m.l10n_vn_einvoice_issue_queued and m.l10n_vn_einvoice_state == 'CREATED')
         if queued:
-            return {
-                'type': 'ir.actions.client', 'tag': 'display_notification',
-                'params': {
-                    'type': 'info', 'sticky': False, 'title': _('E-invoices'),
-                    'message': _('Its series was being numbered by another user or the scheduled action: this '
-                                 'e-invoice is issued in the background in a moment.') if len(moves) == 1 else
-                    _('%(issued)s issued, %(failed)s not issued, %(queued)s issued in the background in '
-                      'a moment: their series was being numbered by another user or the scheduled '
-                      'action.', issued=len(issued), failed=len(failed), queued=len(queued)),
-                    'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'},
-                },
-            }
+            return self._l10n_vn_einvoice_notify('info', _(
+                'Its series was being numbered by another user or the scheduled action: this e-invoice is issued '
+                'in the background in a moment.') if len(moves) == 1 else _(
+                '%(issued)s issued, %(failed)s not issued, %(queued)s issued in the background in a moment: their '
+                'series was being numbered by another user or the scheduled action.',
+                issued=len(issued), failed=len(failed), queued=len(queued)))
         waiting = moves.filtered(lambda m: m.l10n_vn_einvoice_cqt_state == 'waiting')
         if waiting:
-            return {
-                'type': 'ir.actions.client', 'tag': 'display_notification',
-                'params': {
-                    'type': 'warning', 'sticky': True, 'title': _('E-invoices'),
-                    'message': _('%(issued)s issued, %(failed)s not issued, %(waiting)s waiting for the tax '
-                                 'authority\'s code (button "Check the tax authority").', issued=len(issued),
-                                 failed=len(failed), waiting=len(waiting)),
-                    'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'},
-                },
-            }
+            return self._l10n_vn_einvoice_notify('warning', _(
+                '%(issued)s issued, %(failed)s not issued, %(waiting)s waiting for the tax authority\'s code (button '
+                '"Check the tax authority").', issued=len(issued), failed=len(failed), waiting=len(waiting)),
+                sticky=True)
         if len(moves) == 1 and failed:
-            return {
-                'type': 'ir.actions.client', 'tag': 'display_notification',
-                'params': {'type': 'danger', 'sticky': True, 'title': _('The e-invoice was not issued'),
-                           'message': failed.l10n_vn_einvoice_error,
-                           'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'}},
-            }
+            return self._l10n_vn_einvoice_notify('danger', failed.l10n_vn_einvoice_error, sticky=True,
+                                                 title=_('The e-invoice was not issued'))
+        return self._l10n_vn_einvoice_notify('warning' if failed else 'success', _(
+            '%(issued)s issued, %(failed)s not issued (see the reason on each invoice).',
+            issued=len(issued), failed=len(failed)), sticky=bool(failed))
+
+    @api.model
+    def _l10n_vn_einvoice_notify(self, kind, message, sticky=False, title=None):
+        """A notification, then the view reloaded (the invoices' states changed)."""
         return {
             'type': 'ir.actions.client', 'tag': 'display_notification',
-            'params': {
-                'type': 'warning' if failed else 'success', 'sticky': bool(failed),
-                'title': _('E-invoices'),
-                'message': _('%(issued)s issued, %(failed)s not issued (see the reason on each invoice).',
-                             issued=len(issued), failed=len(failed)),
-                'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'},
-            },
+            'params': {'type': kind, 'sticky': sticky, 'title': title or _('E-invoices'), 'message': message,
+                       'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'}},
         }
 
     def _l10n_vn_einvoice_issue_batch(self, commit=False, batch=False):
