@@ -803,6 +803,14 @@ class AccountMove(models.Model):
                 raise UserError(_('A number of series %s is already used.', series.name))  # one by one says which
             done += [(move, *move._l10n_vn_einvoice_sign_local(series, number, now))
                      for move, number in zip(moves, numbers)]
+        self._l10n_vn_einvoice_record_issued_together(done, now)
+
+    def _l10n_vn_einvoice_record_issued_together(self, done, now):
+        """Record plain invoices issued together (signed here, or by a provider's batch): ``done`` lists
+        (move, values, signed XML or None, file name, signer or None). The values of every invoice are written
+        by one UPDATE, their XML attachments, chatter notes (with the state change) and user log rows inserted
+        at once. All or nothing: the caller holds a savepoint (a number already used is refused by the
+        database's unique index, and the caller then records them one by one, which says which)."""
         field = self._fields['l10n_vn_einvoice_state']
         col_info = {'type': field.type, 'selection': field.get_description(self.env)['selection']}
         tracking, states = {}, {}
@@ -818,38 +826,35 @@ class AccountMove(models.Model):
         # number index (a violation rolls the whole chunk back, then it goes one by one). The state is tracked
         # below, in the note of each invoice (one insert for all, not a message each).
         moves = self.browse([move.id for move, *_rest in done])
-        rows = [{**vals, 'l10n_vn_einvoice_issue_datetime': now, 'l10n_vn_einvoice_error': False,
-                 'l10n_vn_einvoice_issue_queued': False}
-                | states[move.id] for move, vals, *_rest in done]
-        fnames = list(rows[0])
-        for fname in fnames:
-            field = self._fields[fname]
-            self.env.cache.update(moves, field, [field.convert_to_cache(row[fname], move)
-                                                 for move, row in zip(moves, rows)], dirty=True)
-        moves.modified(fnames)
-        moves.flush_recordset()
+        moves._l10n_vn_einvoice_write_rows([
+            {'l10n_vn_einvoice_issue_datetime': now, **vals, 'l10n_vn_einvoice_error': False,
+             'l10n_vn_einvoice_issue_queued': False} | states[move.id] for move, vals, *_rest in done])
+        moves.flush_recordset()  # and what the values recomputed
         # the signed XML of each invoice (its field) and a copy for the chatter (field attachments are hidden),
         # all created at once
+        signed = [row for row in done if row[2]]
         attachments = self.env['ir.attachment'].sudo().create([{
             'name': name, 'raw': xml, 'mimetype': 'application/xml', 'res_model': self._name, 'res_id': move.id,
             'res_field': res_field} for res_field in ('l10n_vn_einvoice_xml', False)
-            for move, _vals, xml, name, _signer in done])
-        copies = attachments[len(done):]
-        self.invalidate_recordset(['l10n_vn_einvoice_xml', 'l10n_vn_einvoice_xml_id'])
+            for move, _vals, xml, name, _signer in signed])
+        copies = dict(zip([row[0].id for row in signed], attachments[len(signed):]))
+        if signed:
+            self.invalidate_recordset(['l10n_vn_einvoice_xml', 'l10n_vn_einvoice_xml_id'])
         author_id, email_from = self._message_compute_author()
         note = self.env['ir.model.data']._xmlid_to_res_id('mail.mt_note')
         reply_to = self.env['mail.thread']._notify_get_reply_to(default=email_from)[False]
         messages = self.env['mail.message'].sudo().create([{
             'author_id': author_id, 'email_from': email_from, 'reply_to': reply_to,
             'model': self._name, 'res_id': move.id, 'message_type': 'notification', 'subtype_id': note,
-            'is_internal': True, 'body': _('E-invoice %(name)s issued and signed by %(signer)s.',
-                                           name=move.l10n_vn_einvoice_name, signer=html_escape(signer)),
-            'attachment_ids': [Command.link(copy.id)],
-        } for (move, _vals, _xml, _name, signer), copy in zip(done, copies)])
+            'is_internal': True,
+            'body': _('E-invoice %(name)s issued and signed by %(signer)s.', name=move.l10n_vn_einvoice_name,
+                      signer=html_escape(signer)) if signer else _('E-invoice %s issued.', move.l10n_vn_einvoice_name),
+            'attachment_ids': [Command.link(copies[move.id].id)] if move.id in copies else [],
+        } for move, _vals, _xml, _name, signer in done])
         self.env['mail.tracking.value'].sudo().create([
             {**tracking[message.res_id], 'mail_message_id': message.id} for message in messages])
-        for signer, rows in groupby(done, key=lambda row: row[4]):  # the user log, one insert per signer
-            self.env['l10n_vn_einvoice.event']._log('issued', self.browse([row[0].id for row in rows]), message=signer)
+        for signer, group in groupby(done, key=lambda row: row[4] or ''):  # the user log, one insert per signer
+            self.env['l10n_vn_einvoice.event']._log('issued', self.browse([row[0].id for row in group]), message=signer)
         for move, *_rest in done:
             move._l10n_vn_einvoice_set_aside_pdf(move.invoice_pdf_report_id)
 

@@ -19,7 +19,7 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import html_escape
+from odoo.tools import groupby, html_escape
 
 from vn_einvoice import document as doc
 from vn_einvoice.errors import EInvoiceError
@@ -180,16 +180,35 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
     def _l10n_vn_einvoice_provider_prepare(self):
         """Give each invoice its key and set "may have reached the provider" (committed by the caller before
         any request). Returns ``{id: the flag before}``: whether an earlier request may have gone through."""
-        before = {}
+        before = {move.id: move.l10n_vn_einvoice_provider_maybe_sent for move in self}
+        highest = {}  # the series' highest number before the first send, read once per series
+        rows = []
         for move in self:
-            before[move.id] = move.l10n_vn_einvoice_provider_maybe_sent
-            vals = {'l10n_vn_einvoice_provider_maybe_sent': True}
-            if not move.l10n_vn_einvoice_transaction_uuid:
-                vals['l10n_vn_einvoice_transaction_uuid'] = _new_key()
+            watermark = move.l10n_vn_einvoice_provider_watermark
             if not before[move.id]:
-                vals['l10n_vn_einvoice_provider_watermark'] = move._l10n_vn_einvoice_provider_highest()
-            move.with_context(l10n_vn_einvoice_internal=True).write(vals)
+                series = move.l10n_vn_einvoice_series_id
+                if series not in highest:
+                    highest[series] = move._l10n_vn_einvoice_provider_highest()
+                watermark = highest[series]
+            rows.append({'l10n_vn_einvoice_provider_maybe_sent': True,
+                         'l10n_vn_einvoice_transaction_uuid': move.l10n_vn_einvoice_transaction_uuid or _new_key(),
+                         'l10n_vn_einvoice_provider_watermark': watermark})
+        self._l10n_vn_einvoice_write_rows(rows)
         return before
+
+    def _l10n_vn_einvoice_write_rows(self, rows):
+        """Write ``rows`` (one dict of e-invoice bookkeeping fields per invoice of ``self``, the same fields in
+        each) by one UPDATE, without account.move.write() and its checks of the journal entry (several ms an
+        invoice for values that have no business rule)."""
+        if not self:
+            return
+        fnames = list(rows[0])
+        for fname in fnames:
+            field = self._fields[fname]
+            self.env.cache.update(self, field, [field.convert_to_cache(row[fname], move)
+                                                for move, row in zip(self, rows)], dirty=True)
+        self.modified(fnames)
+        self.flush_recordset(fnames)
 
     def _l10n_vn_einvoice_provider_highest(self):
         """The highest number the provider gave an invoice of this series, as recorded here (a lower bound of
@@ -341,7 +360,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                         self.env.cr.commit()  # pylint: disable=invalid-commit  # lock, call, commit per invoice: never issued twice
                     continue
                 items = answer.by_uuid()
-                done = self.browse()
+                answered = []
                 for move in sent:
                     item = items.get(move.l10n_vn_einvoice_transaction_uuid)
                     if item is None or not item.ok:
@@ -351,6 +370,14 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                         failed |= move
                         continue
                     run.results[move.id] = item.result
+                    answered.append(move)
+                # recorded together (one UPDATE, notes and log rows inserted at once); if that fails, one by one,
+                # each failure recorded on its invoice
+                done = self.browse([move.id for move in answered])._l10n_vn_einvoice_provider_record_together(
+                    account, run)
+                for move in answered:
+                    if move in done:
+                        continue
                     try:
                         with self.env.cr.savepoint():
                             move._l10n_vn_einvoice_issue_one(run)
@@ -363,6 +390,34 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                     self.env.cr.commit()  # pylint: disable=invalid-commit  # lock, call, commit per invoice: never issued twice
                 done._l10n_vn_einvoice_provider_after_issue(run, can_commit)
         return issued, failed
+
+    def _l10n_vn_einvoice_provider_record_together(self, account, run):
+        """Record at once what the provider issued for these plain invoices (``run.results``), as
+        :meth:`_l10n_vn_einvoice_provider_mark` does for one. Returns them, or nothing if anything failed
+        (rolled back: the caller records them one by one)."""
+        if not self:
+            return self
+        try:
+            with self.env.cr.savepoint():
+                rows = []
+                for move in self:
+                    result = run.results[move.id]
+                    vals = move._l10n_vn_einvoice_provider_vals(account, move.l10n_vn_einvoice_series_id, result,
+                                                                run.documents.get(move.id))
+                    rows.append((move, vals, None, None, None))
+                self._l10n_vn_einvoice_record_issued_together(rows, fields.Datetime.now())
+                for series, moves in groupby(self, key=lambda m: m.l10n_vn_einvoice_series_id):
+                    last = max(moves, key=lambda m: m.l10n_vn_einvoice_number)
+                    series._l10n_vn_einvoice_provider_counter(last.l10n_vn_einvoice_number,
+                                                              max(m.invoice_date for m in moves))
+                for move in self:
+                    run.outcome[move.id] = run.results[move.id]
+                    move._l10n_vn_einvoice_provider_recorded(move.l10n_vn_einvoice_series_id, run.results[move.id],
+                                                             counter=False)
+        except (UserError, ValidationError, EInvoiceError, psycopg2.errors.UniqueViolation) as e:
+            _logger.info('E-invoices %s: recorded one by one to find which failed (%s)', self.ids, e)
+            return self.browse()
+        return self
 
     def _l10n_vn_einvoice_provider_options(self, series):
         """Mapping options sent with the invoice (template code, payment status, corrected template)."""
@@ -440,6 +495,27 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
 
     def _l10n_vn_einvoice_provider_mark(self, account, series, result, document=None):
         """Record what the provider issued: its number, time, codes; USING / SIGNED (the provider signs)."""
+        vals = self._l10n_vn_einvoice_provider_vals(account, series, result, document)
+        attachment = self._l10n_vn_einvoice_mark_issued(vals, None, None)
+        self._l10n_vn_einvoice_provider_recorded(series, result)
+        return attachment
+
+    def _l10n_vn_einvoice_provider_recorded(self, series, result, counter=True):
+        """After an invoice the provider issued was recorded: the series' counter, and what is worth a note."""
+        if counter:
+            series._l10n_vn_einvoice_provider_counter(self.l10n_vn_einvoice_number, self.invoice_date)
+        notes = []
+        if result.found_by_lookup:
+            notes.append(_('The provider already had it under its transaction key (an earlier request went '
+                           'through): it was recorded, not issued again.'))
+        if result.symbol and result.symbol != series.symbol:
+            notes.append(_('The provider issued it in series %(symbol)s, not %(series)s.', symbol=result.symbol,
+                           series=series.symbol))
+        if notes:
+            self.message_post(body=' '.join(html_escape(n) for n in notes))
+
+    def _l10n_vn_einvoice_provider_vals(self, account, series, result, document=None):
+        """The values recording what the provider issued (and its answer in the user log)."""
         number = result.number
         if number is None:
             digits = ''.join(c for c in reversed(result.invoice_no) if c.isdigit())[::-1]
@@ -461,6 +537,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                                                else self.payment_state in PAID_STATES),
             'l10n_vn_einvoice_provider_maybe_sent': False,
         }
+        vals['l10n_vn_einvoice_qr'] = False
         try:
             document = document or self._l10n_vn_einvoice_document()
             vals['l10n_vn_einvoice_qr'] = invoice_qr_payload(document.replace(number=number))
@@ -475,18 +552,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                                 'lines': len(document.lines), 'total': document.totals.total,
                                 'related': document.related and document.related.relation.value} if document else {})}),
             response=masked(result.raw, [result.reservation_code]))  # the buyer's lookup code stays secret
-        attachment = self._l10n_vn_einvoice_mark_issued(vals, None, None)
-        series._l10n_vn_einvoice_provider_counter(number, self.invoice_date)
-        notes = []
-        if result.found_by_lookup:
-            notes.append(_('The provider already had it under its transaction key (an earlier request went '
-                           'through): it was recorded, not issued again.'))
-        if result.symbol and result.symbol != series.symbol:
-            notes.append(_('The provider issued it in series %(symbol)s, not %(series)s.', symbol=result.symbol,
-                           series=series.symbol))
-        if notes:
-            self.message_post(body=' '.join(html_escape(n) for n in notes))
-        return attachment
+        return vals
 
     # ------------------------------------------------------------------
     # After issue: files, payment status, look-up
@@ -505,11 +571,8 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
 
     def _l10n_vn_einvoice_provider_after_issue(self, run, can_commit):
         """Fetch the provider's files of freshly issued invoices (errors are noted, never undo the issue)."""
-        for move in self:
+        for move in self.filtered(lambda m: m.l10n_vn_einvoice_provider_id.download_files):
             move = move.with_prefetch() if can_commit else move
-            account = move.l10n_vn_einvoice_provider_id
-            if not account.download_files:
-                continue
             move._l10n_vn_einvoice_provider_fetch_files(run, raise_errors=False)
             if can_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit  # lock, call, commit per invoice: never issued twice
