@@ -35,6 +35,10 @@ PAID_STATES = ('paid', 'in_payment')
 SYNC_STATES = ('USING', 'ADJUSTED')
 
 
+class _OneByOne(Exception):
+    """Invoices of a batch cannot be recorded together: the caller records them one by one (which says why)."""
+
+
 def _new_key():
     return str(uuid.uuid4())
 
@@ -405,6 +409,16 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                     vals = move._l10n_vn_einvoice_provider_vals(account, move.l10n_vn_einvoice_series_id, result,
                                                                 run.documents.get(move.id))
                     rows.append((move, vals, None, None, None))
+                # a number Odoo already recorded (a provider that numbers twice): one by one says which
+                numbers = [vals['l10n_vn_einvoice_number'] for _move, vals, *_rest in rows]
+                taken = self.sudo().with_context(active_test=False).search([
+                    ('id', 'not in', self.ids), ('l10n_vn_einvoice_series_id', 'in', self.l10n_vn_einvoice_series_id.ids),
+                    ('l10n_vn_einvoice_number', 'in', numbers)])
+                if len(set(numbers)) < len(numbers) or any(
+                        (m.l10n_vn_einvoice_series_id, m.l10n_vn_einvoice_number, m.invoice_date.year) in
+                        {(move.l10n_vn_einvoice_series_id, vals['l10n_vn_einvoice_number'], move.invoice_date.year)
+                         for move, vals, *_rest in rows} for m in taken):
+                    raise _OneByOne('a number the provider gave is already used')
                 self._l10n_vn_einvoice_record_issued_together(rows, fields.Datetime.now())
                 for series, moves in groupby(self, key=lambda m: m.l10n_vn_einvoice_series_id):
                     last = max(moves, key=lambda m: m.l10n_vn_einvoice_number)
@@ -414,7 +428,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                     run.outcome[move.id] = run.results[move.id]
                     move._l10n_vn_einvoice_provider_recorded(move.l10n_vn_einvoice_series_id, run.results[move.id],
                                                              counter=False)
-        except (UserError, ValidationError, EInvoiceError, psycopg2.errors.UniqueViolation) as e:
+        except (_OneByOne, UserError, ValidationError, EInvoiceError, psycopg2.errors.UniqueViolation) as e:
             _logger.info('E-invoices %s: recorded one by one to find which failed (%s)', self.ids, e)
             return self.browse()
         return self

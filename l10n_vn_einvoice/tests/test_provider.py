@@ -318,6 +318,43 @@ class TestProvider(EinvoiceCommon):
         self.assertEqual(numbers, list(range(numbers[0], numbers[0] + 12)))
         for move in moves:
             self.assertEqual(self.record(move)['number'], move.l10n_vn_einvoice_number)
+            self.assert_recorded_once(move)  # recorded together: as one by one, the state change in the note
+            note = move.message_ids.filtered(lambda m: 'issued.' in (m.body or ''))
+            self.assertEqual(note.tracking_value_ids.mapped('new_value_char'), ['Issued'])
+            self.assertFalse(move.l10n_vn_einvoice_provider_maybe_sent)
+            self.assertEqual(move.l10n_vn_einvoice_provider_invoice_no, self.record(move)['invoiceNo'])
+        self.assertEqual(self.p_series.next_number, numbers[-1] + 1, "the series' counter follows the provider")
+
+    def test_batch_with_a_number_already_used_records_the_others(self):
+        """A batch whose answer reuses a number Odoo already recorded: recorded together fails, so one by one;
+        that invoice stays prepared with the reason, every other is recorded with its own number, one note and
+        one user-log row each, its state change tracked."""
+        self.company.l10n_vn_einvoice_auto_issue = True
+        self.account.download_files = False
+        first = self.issued()
+        for series in self.sandbox.series.values():
+            series['next'] -= 1  # the provider's counter restored from a backup
+        moves = self.env['account.move'].union(*(self.make_invoice() for _i in range(4)))
+        self.env['account.move']._cron_l10n_vn_einvoice_provider_issue()
+        reused = moves.sorted('id')[0]
+        self.assertEqual(reused.l10n_vn_einvoice_state, 'CREATED')
+        self.assertIn(f'Number {first.l10n_vn_einvoice_number} of series {self.p_series.name} is already used',
+                      reused.l10n_vn_einvoice_error)
+        others = moves - reused
+        self.assertEqual(set(others.mapped('l10n_vn_einvoice_state')), {'USING'})
+        self.assertEqual(sorted(others.mapped('l10n_vn_einvoice_number')),
+                         list(range(first.l10n_vn_einvoice_number + 1, first.l10n_vn_einvoice_number + 4)))
+        for move in others:
+            self.assertEqual(self.record(move)['number'], move.l10n_vn_einvoice_number)
+            self.assert_recorded_once(move)
+
+    def assert_recorded_once(self, move):
+        notes = move.message_ids.filtered(lambda m: f'E-invoice {move.l10n_vn_einvoice_name} issued.' in (m.body or ''))
+        self.assertEqual(len(notes), 1)
+        self.assertEqual(self.env['l10n_vn_einvoice.event'].search_count(
+            [('move_id', '=', move.id), ('event', '=', 'issued')]), 1)
+        self.assertEqual(self.env['l10n_vn_einvoice.event'].search_count(
+            [('move_id', '=', move.id), ('event', '=', 'provider'), ('outcome', '=', 'done')]), 1)
 
     def test_batch_refusal_of_one_invoice_and_account_without_password(self):
         self.company.l10n_vn_einvoice_auto_issue = True
