@@ -35,10 +35,6 @@ PAID_STATES = ('paid', 'in_payment')
 SYNC_STATES = ('USING', 'ADJUSTED')
 
 
-class _OneByOne(Exception):
-    """Invoices of a batch cannot be recorded together: the caller records them one by one (which says why)."""
-
-
 def _new_key():
     return str(uuid.uuid4())
 
@@ -199,20 +195,6 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                          'l10n_vn_einvoice_provider_watermark': watermark})
         self._l10n_vn_einvoice_write_rows(rows)
         return before
-
-    def _l10n_vn_einvoice_write_rows(self, rows):
-        """Write ``rows`` (one dict of e-invoice bookkeeping fields per invoice of ``self``, the same fields in
-        each) by one UPDATE, without account.move.write() and its checks of the journal entry (several ms an
-        invoice for values that have no business rule)."""
-        if not self:
-            return
-        fnames = list(rows[0])
-        for fname in fnames:
-            field = self._fields[fname]
-            self.env.cache.update(self, field, [field.convert_to_cache(row[fname], move)
-                                                for move, row in zip(self, rows)], dirty=True)
-        self.modified(fnames)
-        self.flush_recordset(fnames)
 
     def _l10n_vn_einvoice_provider_highest(self):
         """The highest number the provider gave an invoice of this series, as recorded here (a lower bound of
@@ -409,16 +391,6 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                     vals = move._l10n_vn_einvoice_provider_vals(account, move.l10n_vn_einvoice_series_id, result,
                                                                 run.documents.get(move.id))
                     rows.append((move, vals, None, None, None))
-                # a number Odoo already recorded (a provider that numbers twice): one by one says which
-                numbers = [vals['l10n_vn_einvoice_number'] for _move, vals, *_rest in rows]
-                taken = self.sudo().with_context(active_test=False).search([
-                    ('id', 'not in', self.ids), ('l10n_vn_einvoice_series_id', 'in', self.l10n_vn_einvoice_series_id.ids),
-                    ('l10n_vn_einvoice_number', 'in', numbers)])
-                if len(set(numbers)) < len(numbers) or any(
-                        (m.l10n_vn_einvoice_series_id, m.l10n_vn_einvoice_number, m.invoice_date.year) in
-                        {(move.l10n_vn_einvoice_series_id, vals['l10n_vn_einvoice_number'], move.invoice_date.year)
-                         for move, vals, *_rest in rows} for m in taken):
-                    raise _OneByOne('a number the provider gave is already used')
                 self._l10n_vn_einvoice_record_issued_together(rows, fields.Datetime.now())
                 for series, moves in groupby(self, key=lambda m: m.l10n_vn_einvoice_series_id):
                     last = max(moves, key=lambda m: m.l10n_vn_einvoice_number)
@@ -428,7 +400,7 @@ class L10nVnEinvoiceMoveProvider(models.AbstractModel):
                     run.outcome[move.id] = run.results[move.id]
                     move._l10n_vn_einvoice_provider_recorded(move.l10n_vn_einvoice_series_id, run.results[move.id],
                                                              counter=False)
-        except (_OneByOne, UserError, ValidationError, EInvoiceError, psycopg2.errors.UniqueViolation) as e:
+        except (UserError, ValidationError, EInvoiceError, psycopg2.errors.UniqueViolation) as e:
             _logger.info('E-invoices %s: recorded one by one to find which failed (%s)', self.ids, e)
             return self.browse()
         return self
